@@ -1,0 +1,7 @@
+"""Async JupyterHub REST client; reads hub state and applies plans."""
+
+from .apply import apply_actions
+from .client import HubAPIError, HubClient
+from .state import read_hub_state
+
+__all__ = ["HubAPIError", "HubClient", "apply_actions", "read_hub_state"]

@@ -1,0 +1,261 @@
+"""The planner: (directory snapshot, hub state, policy) → ordered, idempotent actions.
+
+Pure. Safety rules live here so that every surface (service, CLI, login hook) gets them:
+
+* A snapshot marked incomplete never removes or retires anything.
+* A group refused for its name leaves an existing team exactly as it is.
+* Retiring a team revokes its share, empties its group and stops its server; the account, the
+  group and the files stay, so the team comes back intact when the group reappears.
+* Groups and users that jupyterhub-teams does not manage are never touched, with one exception:
+  an unmanaged hub group whose name is a team's name is adopted (reported in the plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import DirectorySnapshot, HubGroup, HubState
+from ..naming import InvalidName, Refusal, account_name, person_name, resolve_team_names, team_name
+from .actions import (
+    Action,
+    AddGroupMembers,
+    CreateGroup,
+    CreateUsers,
+    GrantGroupShare,
+    RemoveGroupMembers,
+    RevokeGroupShare,
+    SetGroupProperties,
+    StopServer,
+)
+from .policy import TEAM_PROPERTY, Policy
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team as the directory wants it."""
+
+    name: str
+    source_group: str
+    account: str
+    members: frozenset[str]
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actions": [a.to_json() for a in self.actions],
+            "refusals": [
+                {"kind": r.kind, "name": r.name, "reason": r.reason} for r in self.refusals
+            ],
+            "notes": list(self.notes),
+        }
+
+    def describe(self) -> str:
+        lines = [f"- {a.describe()}" for a in self.actions] or ["nothing to change"]
+        lines += [f"! {r}" for r in self.refusals]
+        lines += [f"* {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def team_marker(group: HubGroup) -> Mapping[str, Any] | None:
+    """The jupyterhub-teams state stored in a hub group's properties, if it is a team."""
+    marker = group.properties.get(TEAM_PROPERTY)
+    return marker if isinstance(marker, Mapping) else None
+
+
+def _marker(team: Team, *, retired: bool) -> dict[str, Any]:
+    return {
+        "account": team.account,
+        "source_group": team.source_group,
+        "origin": "directory",
+        "retired": retired,
+    }
+
+
+def desired_people(
+    snapshot: DirectorySnapshot, policy: Policy
+) -> tuple[dict[str, str], list[Refusal]]:
+    """Directory names of everyone (listed or a member somewhere) → JupyterHub names."""
+    raw = set(snapshot.people)
+    for group in snapshot.groups.values():
+        raw |= group.members
+    by_hub_name: dict[str, list[str]] = {}
+    refusals: list[Refusal] = []
+    for name in sorted(raw):
+        try:
+            by_hub_name.setdefault(person_name(name, policy.account_prefix), []).append(name)
+        except InvalidName as exc:
+            refusals.append(Refusal("person", name, str(exc)))
+    people: dict[str, str] = {}
+    for hub_name, names in by_hub_name.items():
+        if len(names) > 1:
+            for name in names:
+                refusals.append(
+                    Refusal(
+                        "person",
+                        name,
+                        f"{', '.join(map(repr, names))} are all the JupyterHub user {hub_name!r}",
+                    )
+                )
+        else:
+            people[names[0]] = hub_name
+    return people, refusals
+
+
+def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str, Team], Plan]:
+    """Teams the directory asks for (by team name), and a plan holding the refusals."""
+    plan = Plan()
+    people, person_refusals = desired_people(snapshot, policy)
+    plan.refusals.extend(person_refusals)
+    names, group_refusals = resolve_team_names(
+        snapshot.groups,
+        reserved=(policy.accounts_group,),
+        max_length=policy.max_team_name_length,
+    )
+    plan.refusals.extend(group_refusals)
+    teams: dict[str, Team] = {}
+    for group_name, team in names.items():
+        members = frozenset(
+            people[m] for m in snapshot.groups[group_name].members if m in people
+        )
+        teams[team] = Team(team, group_name, account_name(team, policy.account_prefix), members)
+    plan.refusals.sort(key=lambda r: (r.kind, r.name))
+    return teams, plan
+
+
+def make_plan(snapshot: DirectorySnapshot, hub: HubState, policy: Policy | None = None) -> Plan:
+    """Everything a sync would do to bring ``hub`` to what ``snapshot`` asks for."""
+    policy = policy or Policy()
+    teams, plan = desired_teams(snapshot, policy)
+    people, _ = desired_people(snapshot, policy)
+    may_remove = snapshot.complete
+    if not may_remove:
+        plan.notes.append(
+            f"the {snapshot.source} answer is incomplete: nothing is removed or retired this time"
+        )
+
+    # Names whose team must be left exactly as it is (refused group names).
+    frozen_teams: set[str] = set()
+    for refusal in plan.refusals:
+        if refusal.kind == "group":
+            try:
+                frozen_teams.add(team_name(refusal.name, policy.max_team_name_length))
+            except InvalidName:
+                pass
+
+    # 1. users: people and team accounts, one request
+    missing_users = []
+    if policy.create_people:
+        missing_users += [n for n in people.values() if n not in hub.users]
+    missing_users += [t.account for t in teams.values() if t.account not in hub.users]
+    if missing_users:
+        plan.actions.append(CreateUsers(tuple(sorted(set(missing_users)))))
+
+    # 2. the accounts group (the service's role is filtered to it)
+    accounts = sorted(t.account for t in teams.values())
+    accounts_group = hub.groups.get(policy.accounts_group)
+    if accounts_group is None:
+        plan.actions.append(CreateGroup(policy.accounts_group, tuple(accounts)))
+    else:
+        missing = tuple(a for a in accounts if a not in accounts_group.users)
+        if missing:
+            plan.actions.append(AddGroupMembers(policy.accounts_group, missing))
+
+    late: list[Action] = []  # removals and stops come after every grant
+    for team in sorted(teams.values(), key=lambda t: t.name):
+        # Only members the hub will know by the time the group is written.
+        members = team.members if policy.create_people else team.members & set(hub.users)
+        group = hub.groups.get(team.name)
+        desired_marker = _marker(team, retired=False)
+        if group is None:
+            plan.actions.append(CreateGroup(team.name, tuple(sorted(members))))
+            plan.actions.append(
+                SetGroupProperties(team.name, {TEAM_PROPERTY: desired_marker}, "new team")
+            )
+        else:
+            marker = team_marker(group)
+            if marker is None:
+                plan.notes.append(f"adopting the existing hub group {team.name!r} as a team")
+            if marker is None or dict(marker) != desired_marker:
+                reason = "restore retired team" if marker and marker.get("retired") else "team"
+                plan.actions.append(
+                    SetGroupProperties(
+                        team.name, {**group.properties, TEAM_PROPERTY: desired_marker}, reason
+                    )
+                )
+            to_add = tuple(sorted(members - group.users))
+            if to_add:
+                plan.actions.append(AddGroupMembers(team.name, to_add))
+            to_remove = tuple(sorted(group.users - members))
+            if to_remove and may_remove:
+                late.append(RemoveGroupMembers(team.name, to_remove))
+        scopes = policy.share_scopes(team.account)
+        if not _has_group_share(hub, team.account, team.name, scopes):
+            plan.actions.append(GrantGroupShare(team.account, team.name, scopes))
+
+    # retire managed directory teams whose group is gone
+    for group in sorted(hub.groups.values(), key=lambda g: g.name):
+        marker = team_marker(group)
+        if (
+            marker is None
+            or marker.get("origin") != "directory"
+            or group.name in teams
+            or group.name in frozen_teams
+        ):
+            continue
+        account = str(marker.get("account", ""))
+        if not may_remove:
+            continue
+        if any(s.group == group.name for s in hub.shares.get(account, ())):
+            late.append(RevokeGroupShare(account, group.name))
+        if group.users:
+            late.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
+        owner = hub.users.get(account)
+        if owner is not None and (owner.server_running or owner.server_pending):
+            late.append(StopServer(account, "team retired"))
+        if not marker.get("retired"):
+            late.append(
+                SetGroupProperties(
+                    group.name,
+                    {**group.properties, TEAM_PROPERTY: {**marker, "retired": True}},
+                    "retire team: its group left the directory",
+                )
+            )
+    # Same-kind actions side by side so that they can be applied concurrently; the relative
+    # order of kinds is the safety order (create, then grant, then take away).
+    plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
+    late.sort(key=lambda a: _LATE_ORDER.index(type(a)))
+    plan.actions.extend(late)
+    return plan
+
+
+_EARLY_ORDER: list[type[Action]] = [
+    CreateUsers,
+    CreateGroup,
+    AddGroupMembers,
+    SetGroupProperties,
+    GrantGroupShare,
+]
+_LATE_ORDER: list[type[Action]] = [
+    RevokeGroupShare,
+    RemoveGroupMembers,
+    StopServer,
+    SetGroupProperties,
+]
+
+
+def _has_group_share(hub: HubState, owner: str, group: str, scopes: tuple[str, ...]) -> bool:
+    return any(
+        share.group == group and set(scopes) <= share.scopes for share in hub.shares.get(owner, ())
+    )

@@ -1,0 +1,26 @@
+"""What the planner needs to know about the deployment: names and switches, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
+
+# Key under which a team's state lives in its JupyterHub group's properties.
+TEAM_PROPERTY = "jupyterhub_teams"
+DEFAULT_ACCOUNTS_GROUP = "jupyterhub-teams-accounts"
+
+
+@dataclass(frozen=True)
+class Policy:
+    account_prefix: str = DEFAULT_ACCOUNT_PREFIX
+    # JupyterHub group holding every team account; the service's role is filtered to it.
+    accounts_group: str = DEFAULT_ACCOUNTS_GROUP
+    max_team_name_length: int = DEFAULT_MAX_TEAM_NAME_LENGTH
+    # Create directory people in the hub before they first log in, so that group membership
+    # (and with it team access) is in place from their first request.
+    create_people: bool = True
+
+    def share_scopes(self, account: str) -> tuple[str, ...]:
+        """Scopes a team's members get on its server: use it, and start and stop it."""
+        return (f"access:servers!server={account}/", f"servers!server={account}/")
