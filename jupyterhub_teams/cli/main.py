@@ -1,0 +1,150 @@
+"""``jupyterhub-teams``: demo, plan, sync, audit (and the service the hub runs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from ..config import JupyterHubTeams
+from ..hub import HubClient, read_hub_state
+from ..plan.audit import audit
+from ..service.sync import sync_once
+from ..sources import YAMLDirectory
+
+
+def _hub_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-url",
+        default=os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8000/hub/api"),
+        help="the hub's API URL (default: $JUPYTERHUB_API_URL)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="API token (default: $JUPYTERHUB_API_TOKEN; prefer the variable: flags are "
+        "visible to other users of the machine)",
+    )
+    parser.add_argument("--account-prefix", default=JupyterHubTeams.account_prefix.default_value)
+    parser.add_argument("--accounts-group", default=JupyterHubTeams.accounts_group.default_value)
+
+
+def _directory_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--directory",
+        required=True,
+        help="YAML directory file (see the docs for its format)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyterhub-teams",
+        description="Team servers for the groups your organisation already has.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run a complete demo hub in the foreground")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--directory", default=None, help="YAML directory (default: a copy of the bundled one)"
+    )
+    demo.add_argument("--sync-interval", type=float, default=5.0)
+    demo.add_argument("--state-dir", default="jupyterhub-teams-demo")
+
+    plan = commands.add_parser("plan", help="show what a sync would change, change nothing")
+    _directory_argument(plan)
+    _hub_arguments(plan)
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sync = commands.add_parser("sync", help="apply one sync now")
+    _directory_argument(sync)
+    _hub_arguments(sync)
+    sync.add_argument("--json", action="store_true", help="machine-readable output")
+
+    audit_cmd = commands.add_parser("audit", help="who can reach which team server, and why")
+    _hub_arguments(audit_cmd)
+    audit_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    commands.add_parser("service", help="the background sync (started by the hub)")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> JupyterHubTeams:
+    return JupyterHubTeams(
+        account_prefix=args.account_prefix,
+        accounts_group=args.accounts_group,
+        directory=getattr(args, "directory", "") or "",
+    )
+
+
+def _client(args: argparse.Namespace) -> HubClient:
+    token = args.token or os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not token:
+        raise SystemExit("jupyterhub-teams: set $JUPYTERHUB_API_TOKEN (or --token)")
+    return HubClient(args.api_url, token)
+
+
+async def _plan_or_sync(args: argparse.Namespace, apply: bool) -> int:
+    teams = _options(args)
+    async with _client(args) as client:
+        report = await sync_once(client, YAMLDirectory(teams.directory), teams.policy(), apply=apply)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    **report.plan.to_json(),
+                    "applied": report.applied,
+                    "error": report.error,
+                    "writes": report.writes,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(report.plan.describe())
+        print(report.summary(), file=sys.stderr)
+    return 1 if report.error else 0
+
+
+async def _audit(args: argparse.Namespace) -> int:
+    teams = _options(args)
+    async with _client(args) as client:
+        state = await read_hub_state(client, teams.policy())
+    base_url = args.api_url.rstrip("/").removesuffix("/hub/api")
+    entries = audit(state, teams.policy())
+    if args.json:
+        print(json.dumps([e.to_json(base_url) for e in entries], indent=2))
+        return 0
+    if not entries:
+        print("no teams")
+    for entry in entries:
+        data = entry.to_json(base_url)
+        state_word = "retired" if entry.retired else (
+            "running" if entry.server_running else "stopped"
+        )
+        print(f"{entry.team}  ({entry.account}, {state_word})  {data['server_url']}")
+        print(f"  from {entry.origin} group {entry.source_group!r}")
+        print(f"  members: {', '.join(entry.members) or '(none)'}")
+        for person, reasons in entry.access.items():
+            print(f"  {person}: {'; '.join(reasons)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from ..demo.run import run_demo
+
+        raise SystemExit(run_demo(args))
+    if args.command == "service":
+        from ..service.app import main as service_main
+
+        service_main()
+        return
+    if args.command in ("plan", "sync"):
+        raise SystemExit(asyncio.run(_plan_or_sync(args, apply=args.command == "sync")))
+    raise SystemExit(asyncio.run(_audit(args)))

@@ -1,0 +1,200 @@
+"""Every option of jupyterhub-teams, as traitlets on one configurable.
+
+Set them in ``jupyterhub_config.py`` as ``c.JupyterHubTeams.<option> = …`` *before* calling
+``jupyterhub_teams.setup(c)``. The documentation's configuration reference is generated from
+the help text below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, observe, validate
+from traitlets.config import Configurable
+
+from .naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
+from .plan import DEFAULT_ACCOUNTS_GROUP, Policy
+
+_PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*[-_.]$")
+
+
+class JupyterHubTeams(Configurable):
+    """Team servers for the groups your directory already has."""
+
+    directory = Unicode(
+        "",
+        help="""
+        Path to the YAML directory file (people and groups).
+
+        Format::
+
+            users:
+              alice: {uid: 2001}
+            groups:
+              physics: {gid: 3001, members: [alice, bob]}
+
+        The file is read again whenever it changes; an edit reaches the hub within one
+        ``sync_interval``. A file that does not parse is reported and changes nothing.
+        """,
+    ).tag(config=True)
+
+    account_prefix = Unicode(
+        DEFAULT_ACCOUNT_PREFIX,
+        help="""
+        Prefix of team accounts: the team ``physics`` is served by the JupyterHub user
+        ``collab-physics`` at ``/user/collab-physics/``.
+
+        The prefix is reserved: nobody can log in under it and directory people whose names
+        start with it are refused. It must be lower case, start with a letter and end with
+        ``-``, ``_`` or ``.`` so that it can never be a whole person's name.
+        """,
+    ).tag(config=True)
+
+    @validate("account_prefix")
+    def _check_prefix(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        if not _PREFIX_PATTERN.match(value):
+            raise TraitError(
+                f"account_prefix {value!r} must be lower case, start with a letter and end "
+                "with '-', '_' or '.' (e.g. 'collab-')"
+            )
+        return value
+
+    accounts_group = Unicode(
+        DEFAULT_ACCOUNTS_GROUP,
+        help="""
+        JupyterHub group that holds every team account.
+
+        The sync service's role is filtered to this group (``servers!group=…``,
+        ``shares!group=…``), so the service can start, stop and share team servers and nobody
+        else's. A directory group whose team name equals it is refused.
+        """,
+    ).tag(config=True)
+
+    max_team_name_length = Integer(
+        DEFAULT_MAX_TEAM_NAME_LENGTH,
+        help="""
+        Longest team name. Longer names are cut and end in eight hex digits of a hash of the
+        full group name, so they stay unique and the same on every sync.
+        """,
+    ).tag(config=True)
+
+    @validate("max_team_name_length")
+    def _check_length(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 10 <= value <= 200:
+            raise TraitError(f"max_team_name_length must be between 10 and 200, got {value}")
+        return value
+
+    create_people = Bool(
+        True,
+        help="""
+        Create directory people as JupyterHub users before their first login, so that their
+        team access is in place from their first request (and team pages list them).
+        """,
+    ).tag(config=True)
+
+    sync_interval = Float(
+        30.0,
+        help="""
+        Seconds between two background syncs. A membership change in the directory reaches
+        the hub within one interval, without anyone logging in.
+        """,
+    ).tag(config=True)
+
+    @validate("sync_interval")
+    def _check_interval(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if value < 1:
+            raise TraitError(f"sync_interval must be at least 1 second, got {value}")
+        return value
+
+    revocation_interval = Integer(
+        10,
+        help="""
+        Seconds a team server trusts the hub's answer about a visitor.
+
+        A member removed from a team gets 403 on their next request after at most this long
+        (stock JupyterHub trusts the answer for 300 s), and their open websockets (kernels,
+        terminals, collaboration) on the team server are closed within about twice this long.
+        Each open browser session costs the hub one ``GET /hub/api/user`` per interval.
+        """,
+    ).tag(config=True)
+
+    @validate("revocation_interval")
+    def _check_revocation(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 1 <= value <= 300:
+            raise TraitError(f"revocation_interval must be between 1 and 300, got {value}")
+        return value
+
+    service_name = Unicode(
+        "jupyterhub-teams",
+        help="Name of the hub-managed sync service (and of its role, with ``-service``).",
+    ).tag(config=True)
+
+    api_concurrency = Integer(
+        8,
+        help="Most hub API requests the sync service has in flight at once.",
+    ).tag(config=True)
+
+    team_server_command = List(
+        Unicode(),
+        ["jupyterhub-teams-singleuser"],
+        help="""
+        Command that starts a team server (instead of ``jupyterhub-singleuser``).
+
+        It is JupyterHub's single-user server with two additions: team members are let in
+        by their *current* group membership, and removed members are cut off quickly (see
+        ``revocation_interval``). The image or environment of team servers must have
+        jupyterhub-teams installed.
+        """,
+    ).tag(config=True)
+
+    @observe("account_prefix", "accounts_group")
+    def _check_group_vs_prefix(self, change: Any) -> None:
+        if self.accounts_group.startswith(self.account_prefix):
+            raise TraitError(
+                f"accounts_group {self.accounts_group!r} must not start with the account "
+                f"prefix {self.account_prefix!r}"
+            )
+
+    def policy(self) -> Policy:
+        return Policy(
+            account_prefix=self.account_prefix,
+            accounts_group=self.accounts_group,
+            max_team_name_length=self.max_team_name_length,
+            create_people=self.create_people,
+        )
+
+    def to_json(self) -> str:
+        """The options, for handing to the sync service's process."""
+        return json.dumps({name: getattr(self, name) for name in self.trait_names(config=True)})
+
+    @classmethod
+    def from_json(cls, text: str) -> JupyterHubTeams:
+        return cls(**json.loads(text))
+
+    def service_scopes(self) -> list[str]:
+        """The sync service's scopes: least privilege, never the admin role.
+
+        ``admin:users`` is needed because the hub has no narrower scope that creates users;
+        everything about servers and shares is filtered to the team accounts.
+        """
+        accounts = f"!group={self.accounts_group}"
+        return [
+            "list:users",
+            "read:users:name",
+            "read:users:groups",
+            "admin:users",
+            "list:groups",
+            "read:groups",
+            "admin:groups",
+            f"read:servers{accounts}",
+            f"servers{accounts}",
+            f"access:servers{accounts}",
+            f"shares{accounts}",
+            f"read:shares{accounts}",
+        ]

@@ -1,0 +1,50 @@
+"""The hub-managed sync service: a thin shell around :func:`sync_forever`.
+
+The hub starts it with ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN`` (the service's
+least-privilege token) and ``JUPYTERHUB_TEAMS_CONFIG`` (the options ``setup(c)`` validated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from ..config import JupyterHubTeams
+from ..hub import HubClient
+from ..sources import YAMLDirectory
+from .sync import sync_forever
+
+log = logging.getLogger("jupyterhub_teams.service")
+
+
+def source_for(teams: JupyterHubTeams) -> YAMLDirectory:
+    if not teams.directory:
+        raise SystemExit("jupyterhub-teams: no directory configured (JupyterHubTeams.directory)")
+    return YAMLDirectory(teams.directory)
+
+
+async def run_service() -> None:
+    teams = JupyterHubTeams.from_json(os.environ.get("JUPYTERHUB_TEAMS_CONFIG", "{}"))
+    api_url = os.environ["JUPYTERHUB_API_URL"]
+    token = os.environ["JUPYTERHUB_API_TOKEN"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "jupyterhub-teams sync: %s every %.0f s", teams.directory or "(none)", teams.sync_interval
+    )
+    async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
+        await sync_forever(client, source_for(teams), teams.policy(), teams.sync_interval, stop)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(levelname).1s %(asctime)s %(name)s] %(message)s",
+    )
+    # httpx logs every request at INFO; the sync's own lines are the useful ones.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(run_service())

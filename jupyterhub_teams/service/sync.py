@@ -1,0 +1,87 @@
+"""The sync: one plain coroutine doing read → plan → apply, and a loop around it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ..hub import HubAPIError, HubClient, apply_actions, read_hub_state
+from ..plan import Plan, Policy, make_plan
+from ..sources import Source, SourceError
+
+log = logging.getLogger("jupyterhub_teams.sync")
+
+
+@dataclass
+class SyncReport:
+    plan: Plan = field(default_factory=Plan)
+    applied: bool = False
+    error: str | None = None
+    writes: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.error:
+            return f"sync failed, nothing more was changed: {self.error}"
+        verb = "applied" if self.applied else "planned"
+        return (
+            f"sync {verb} {len(self.plan.actions)} action(s), {self.writes} hub write(s), "
+            f"{len(self.plan.refusals)} refusal(s) in {self.seconds:.2f} s"
+        )
+
+
+async def sync_once(
+    client: HubClient, source: Source, policy: Policy, *, apply: bool = True
+) -> SyncReport:
+    """Read the directory and the hub, plan, and (with ``apply``) carry the plan out.
+
+    A directory that cannot be read changes nothing: the error is reported and the hub keeps
+    what it has.
+    """
+    started, writes_before = time.perf_counter(), client.writes
+    report = SyncReport()
+    try:
+        snapshot = await source.snapshot()
+        state = await read_hub_state(client, policy)
+        report.plan = make_plan(snapshot, state, policy)
+        if apply and report.plan.actions:
+            await apply_actions(client, report.plan.actions)
+            report.applied = True
+    except SourceError as exc:
+        report.error = f"directory unavailable ({exc}); nothing was changed"
+    except HubAPIError as exc:
+        report.error = str(exc)
+    report.writes = client.writes - writes_before
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def sync_forever(
+    client: HubClient,
+    source: Source,
+    policy: Policy,
+    interval: float,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Sync every ``interval`` seconds until ``stop`` is set. Never raises on a failed sync."""
+    stop = stop or asyncio.Event()
+    reported: set[str] = set()
+    while not stop.is_set():
+        report = await sync_once(client, source, policy)
+        if report.error:
+            log.error("%s", report.summary())
+        elif report.plan.actions:
+            log.info("%s", report.summary())
+        for refusal in report.plan.refusals:
+            # say each refusal once, not every interval
+            if str(refusal) not in reported:
+                reported.add(str(refusal))
+                log.warning("%s", refusal)
+        for note in report.plan.notes:
+            log.info("%s", note)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except asyncio.TimeoutError:
+            pass

@@ -1,0 +1,1 @@
+"""The server side of team servers (runs in the single-user environment, not in the hub)."""

@@ -1,0 +1,320 @@
+"""Real-hub test harness: a JupyterHub subprocess with its real proxy and single-user servers,
+people acting through browser-like sessions, and an admin acting through the REST API.
+
+Used by every end-to-end test. Everything listens on 127.0.0.1 on free ports and is stopped by
+PID at teardown, also when the test failed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlparse
+
+import httpx
+import psutil
+
+from jupyterhub_teams.demo.hub import BUNDLED_DIRECTORY, free_port
+from jupyterhub_teams.demo.proxy import find_proxy
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_for(
+    check: Callable[[], Any], timeout: float, interval: float = 0.25, what: str = "condition"
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception as exc:  # a check may fail while things start
+            last_error = exc
+        else:
+            if result:
+                return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last error: {last_error})")
+
+
+class Hub:
+    """A running JupyterHub configured by ``configure_demo`` plus test-only extras."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        directory: Path | None = None,
+        sync_interval: float = 5.0,
+        revocation_interval: int = 10,
+        extra_config: str = "",
+    ) -> None:
+        self.state_dir = state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if directory is None:
+            directory = state_dir / "directory.yaml"
+            shutil.copyfile(BUNDLED_DIRECTORY, directory)
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.url}/hub/api"
+        self.admin_token = secrets.token_hex(16)
+        self.sync_interval = sync_interval
+        self.revocation_interval = revocation_interval
+        self.extra_config = extra_config
+        self.log_path = state_dir / "hub.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._descendants: dict[int, psutil.Process] = {}
+
+    def write_config(self) -> Path:
+        config = self.state_dir / "jupyterhub_config.py"
+        config.write_text(
+            textwrap.dedent(
+                f"""\
+                from jupyterhub_teams.demo.hub import configure_demo
+
+                c.JupyterHub.services = [
+                    {{"name": "test-admin", "api_token": {self.admin_token!r}}},
+                ]
+                c.JupyterHub.load_roles = [
+                    {{"name": "admin", "services": ["test-admin"]}},
+                ]
+                c.JupyterHub.log_level = "DEBUG"
+                configure_demo(
+                    c,
+                    state_dir={str(self.state_dir)!r},
+                    directory={str(self.directory)!r},
+                    port={self.port},
+                    proxy_command={find_proxy(install=False)!r},
+                    sync_interval={self.sync_interval!r},
+                    revocation_interval={self.revocation_interval!r},
+                )
+                """
+            )
+            + self.extra_config
+        )
+        return config
+
+    def start(self) -> Hub:
+        config = self.write_config()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                cwd=self.state_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        wait_for(self._ready, timeout=60, what=f"the hub on {self.url} (log: {self.log_path})")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"the hub exited with {self.process.returncode}: {self.log_tail()}")
+        self._remember_descendants()
+        r = httpx.get(f"{self.api_url}/", timeout=5)
+        return r.status_code == 200
+
+    def _remember_descendants(self) -> None:
+        if self.process is None:
+            return
+        try:
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                self._descendants[child.pid] = child
+        except psutil.NoSuchProcess:
+            pass
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the hub and everything it started (proxy, single-user servers, service)."""
+        if self.process is None:
+            return
+        self._remember_descendants()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        for proc in self._descendants.values():
+            try:
+                if proc.is_running():
+                    proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(list(self._descendants.values()), timeout=10)
+        for proc in self._descendants.values():
+            try:
+                if proc.is_running():
+                    proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self._descendants.clear()
+        self.process = None
+
+    # -- REST as the admin ------------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        self._remember_descendants()
+        return httpx.request(
+            method,
+            f"{self.api_url}/{path.lstrip('/')}",
+            headers={"Authorization": f"token {self.admin_token}"},
+            timeout=60,
+            **kwargs,
+        )
+
+    def user(self, name: str) -> dict[str, Any]:
+        r = self.api("GET", f"users/{name}")
+        r.raise_for_status()
+        return dict(r.json())
+
+    def group(self, name: str) -> dict[str, Any] | None:
+        r = self.api("GET", f"groups/{name}")
+        return None if r.status_code == 404 else dict(r.json())
+
+    def server_ready(self, name: str) -> bool:
+        server = (self.user(name).get("servers") or {}).get("")
+        return bool(server and server.get("ready"))
+
+    def server_stopped(self, name: str) -> bool:
+        return not (self.user(name).get("servers") or {}).get("")
+
+    def wait_for_sync(self, check: Callable[[], Any], what: str, intervals: float = 3) -> Any:
+        return wait_for(check, timeout=self.sync_interval * intervals + 10, what=what)
+
+    def stop_server(self, name: str) -> None:
+        r = self.api("DELETE", f"users/{name}/server")
+        assert r.status_code in (202, 204, 400), r.text
+        wait_for(lambda: self.server_stopped(name), 60, what=f"{name}'s server to stop")
+
+
+class _FormParser(HTMLParser):
+    """Collects the inputs of the first form on a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        data = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action, self._in_form = data.get("action", ""), True
+        elif tag == "input" and self._in_form and data.get("name"):
+            kind = data.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in data:
+                return
+            self.fields.append((data["name"], data.get("value", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+
+
+class Person:
+    """Someone using the hub through a browser-like session (cookies, XSRF, OAuth consent)."""
+
+    def __init__(self, hub: Hub, name: str, password: str = "demo") -> None:
+        self.hub, self.name, self.password = hub, name, password
+        self.http = httpx.Client(base_url=hub.url, follow_redirects=False, timeout=60)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def cookie(self, name: str, path: str) -> str | None:
+        """The cookie ``name`` a browser would send to ``path`` (longest matching path wins)."""
+        best: tuple[int, str] | None = None
+        for c in self.http.cookies.jar:
+            if c.name == name and path.startswith(c.path) and (best is None or len(c.path) > best[0]):
+                best = (len(c.path), c.value or "")
+        return best[1] if best else None
+
+    def cookie_header(self, path: str) -> str:
+        chosen: dict[str, tuple[int, str]] = {}
+        for c in self.http.cookies.jar:
+            if path.startswith(c.path) and (c.name not in chosen or len(c.path) > chosen[c.name][0]):
+                chosen[c.name] = (len(c.path), c.value or "")
+        return "; ".join(f"{k}={v}" for k, (_, v) in chosen.items())
+
+    def login(self) -> httpx.Response:
+        self.http.get("/hub/login")
+        xsrf = self.cookie("_xsrf", "/hub/login") or ""
+        r = self.http.post(
+            "/hub/login",
+            data={"username": self.name, "password": self.password, "_xsrf": xsrf},
+        )
+        return r
+
+    def logged_in(self) -> Person:
+        r = self.login()
+        assert r.status_code == 302, f"login of {self.name} failed: {r.status_code} {r.text[:300]}"
+        return self
+
+    def open(self, path: str, max_hops: int = 15) -> httpx.Response:
+        """GET ``path`` like a browser: follow redirects, accept the OAuth consent form."""
+        url = path
+        for _ in range(max_hops):
+            r = self.http.get(url)
+            if r.status_code in (301, 302, 303, 307):
+                url = urljoin(str(r.url), r.headers["location"])
+                continue
+            if r.status_code == 200 and "/hub/api/oauth2/authorize" in str(r.url):
+                form = _FormParser()
+                form.feed(r.text)
+                if form.action is not None:
+                    target = urljoin(str(r.url), form.action or str(r.url))
+                    data: dict[str, list[str]] = {}
+                    for key, value in form.fields:
+                        data.setdefault(key, []).append(value)
+                    r = self.http.post(target, data=data)
+                    if r.status_code in (301, 302, 303):
+                        url = urljoin(str(r.url), r.headers["location"])
+                        continue
+            return r
+        raise AssertionError(f"too many redirects opening {path}")
+
+    def hub_api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The hub's REST API with this person's cookie, as the hub's own pages call it."""
+        if self.cookie("_xsrf", "/hub/") is None:
+            self.http.get("/hub/home")
+        headers = {"X-XSRFToken": self.cookie("_xsrf", "/hub/api/") or ""}
+        return self.http.request(method, f"/hub/api/{path.lstrip('/')}", headers=headers, **kwargs)
+
+    def server_api(self, owner: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A single-user server's REST API with this person's cookies and XSRF token."""
+        base = f"/user/{owner}/"
+        headers = {"X-XSRFToken": self.cookie("_xsrf", base) or ""}
+        return self.http.request(method, f"{base}{path.lstrip('/')}", headers=headers, **kwargs)
+
+    def websocket_url(self, path: str) -> str:
+        parsed = urlparse(self.hub.url)
+        return f"ws://{parsed.netloc}{path}"
+
+
+def consent_or_lab(response: httpx.Response) -> bool:
+    """True when a response is JupyterLab's page (the person got in)."""
+    return response.status_code == 200 and bool(re.search(r"jupyter-config-data", response.text))
