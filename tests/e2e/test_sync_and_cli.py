@@ -1,0 +1,147 @@
+"""The sync service under interruption, and the plan / sync / audit commands, on a real hub."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from .harness import Hub, wait_for
+
+PEOPLE = [f"person{i:03d}" for i in range(60)]
+GROUPS = {f"group-{g:03d}": [PEOPLE[(g * 7 + k) % 60] for k in range(3)] for g in range(150)}
+
+
+def cli(hub: Hub, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "JUPYTERHUB_API_URL": hub.api_url,
+        "JUPYTERHUB_API_TOKEN": hub.admin_token,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "jupyterhub_teams", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def plan_is_empty(hub: Hub) -> bool:
+    result = cli(hub, "plan", "--directory", str(hub.directory), "--json")
+    plan = json.loads(result.stdout)
+    assert plan["refusals"] == [] and plan["error"] is None, result.stdout
+    return not plan["actions"]
+
+
+def service_process(hub: Hub) -> psutil.Process | None:
+    assert hub.process is not None
+    for child in psutil.Process(hub.process.pid).children(recursive=True):
+        try:
+            if "jupyterhub_teams" in child.cmdline() and "service" in child.cmdline():
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def team_groups(hub: Hub) -> dict[str, list[str]]:
+    r = hub.api("GET", "groups", params={"limit": 1000})
+    return {g["name"]: sorted(g["users"]) for g in r.json() if g["name"].startswith("group-")}
+
+
+@pytest.fixture(scope="module")
+def big_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    state = tmp_path_factory.mktemp("big")
+    directory = state / "directory.yaml"
+    directory.write_text(yaml.safe_dump({"groups": {g: {"members": m} for g, m in GROUPS.items()}}))
+    hub = Hub(state, directory=directory, sync_interval=3)
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def test_killing_the_service_mid_sync_converges(big_hub: Hub) -> None:
+    wait_for(lambda: len(team_groups(big_hub)) >= 5, 60, interval=0.05, what="a sync in progress")
+    victim = service_process(big_hub)
+    assert victim is not None
+    done_before_kill = len(team_groups(big_hub))
+    victim.send_signal(signal.SIGKILL)
+    assert done_before_kill < len(GROUPS), "the sync finished before it could be interrupted"
+    # the hub restarts its managed service; the next syncs finish the job
+    wait_for(
+        lambda: team_groups(big_hub) == {g: sorted(m) for g, m in GROUPS.items()},
+        timeout=180,
+        interval=1,
+        what="every group with its members after the restart",
+    )
+    wait_for(lambda: service_process(big_hub) not in (None, victim), 30, what="a new service")
+    wait_for(lambda: plan_is_empty(big_hub), timeout=120, interval=2, what="an empty plan")
+
+
+def test_hub_killed_mid_sync_converges_after_restart(tmp_path: Path) -> None:
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(yaml.safe_dump({"groups": {g: {"members": m} for g, m in GROUPS.items()}}))
+    hub = Hub(tmp_path, directory=directory, sync_interval=3)
+    hub.start()
+    try:
+        wait_for(lambda: len(team_groups(hub)) >= 5, 60, interval=0.05, what="a sync in progress")
+        hub.stop(graceful=False)  # SIGKILL: no cleanup, mid-write
+        hub.start()
+        wait_for(
+            lambda: team_groups(hub) == {g: sorted(m) for g, m in GROUPS.items()},
+            timeout=180,
+            interval=1,
+            what="convergence after the restart",
+        )
+        wait_for(lambda: plan_is_empty(hub), timeout=120, interval=2, what="an empty plan")
+        shares = hub.api("GET", "shares/collab-group-149/").json()["items"]
+        assert [s["group"]["name"] for s in shares] == ["group-149"]
+    finally:
+        hub.stop()
+
+
+def test_plan_sync_audit_commands(big_hub: Hub, tmp_path: Path) -> None:
+    edited = tmp_path / "edited.yaml"
+    groups = {g: {"members": m} for g, m in GROUPS.items()}
+    groups["group-000"] = {"members": [*GROUPS["group-000"], "newcomer"]}
+    edited.write_text(yaml.safe_dump({"groups": groups}))
+
+    human = cli(big_hub, "plan", "--directory", str(edited))
+    assert human.returncode == 0, human.stderr
+    assert "create 1 user(s): newcomer" in human.stdout
+    assert "add newcomer to group group-000" in human.stdout
+    planned = json.loads(cli(big_hub, "plan", "--directory", str(edited), "--json").stdout)
+    assert [a["action"] for a in planned["actions"]] == ["create-users", "add-members"]
+    # plan changed nothing
+    assert "newcomer" not in team_groups(big_hub)["group-000"]
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("groups: [unclosed\n")
+    broken = cli(big_hub, "plan", "--directory", str(bad))
+    assert broken.returncode == 1
+    assert "does not parse" in broken.stderr
+
+    audit = json.loads(cli(big_hub, "audit", "--json").stdout)
+    by_team = {entry["team"]: entry for entry in audit}
+    entry = by_team["group-001"]
+    assert entry["account"] == "collab-group-001"
+    assert entry["server_url"] == f"{big_hub.url}/user/collab-group-001/"
+    assert entry["members"] == sorted(GROUPS["group-001"])
+    assert entry["retired"] is False
+    for member in GROUPS["group-001"]:
+        assert entry["access"][member] == ["member of team group group-001 (use, start and stop)"]
+    assert entry["access"]["admin"] == ["hub admin"]
+    text = cli(big_hub, "audit")
+    assert "group-001  (collab-group-001, stopped)" in text.stdout
+    assert "from directory group 'group-001'" in text.stdout
