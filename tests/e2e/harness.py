@@ -17,9 +17,10 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlparse
 
 import httpx
@@ -235,10 +236,21 @@ class _FormParser(HTMLParser):
             self._in_form = False
 
 
+class Reachable(Protocol):
+    """Anything with the public URL of a hub (a :class:`Hub`, or a hub started otherwise)."""
+
+    url: str
+
+
+@dataclass
+class RunningHub:
+    url: str
+
+
 class Person:
     """Someone using the hub through a browser-like session (cookies, XSRF, OAuth consent)."""
 
-    def __init__(self, hub: Hub, name: str, password: str = "demo") -> None:
+    def __init__(self, hub: Reachable, name: str, password: str = "demo") -> None:
         self.hub, self.name, self.password = hub, name, password
         self.http = httpx.Client(base_url=hub.url, follow_redirects=False, timeout=60)
 
