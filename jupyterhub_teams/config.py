@@ -11,13 +11,33 @@ import json
 import re
 from typing import Any
 
-from traitlets import Bool, Float, Integer, List, TraitError, Unicode, observe, validate
+from traitlets import (
+    Bool,
+    Callable,
+    Dict,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    Union,
+    validate,
+)
 from traitlets.config import Configurable
 
 from .naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
 from .plan import DEFAULT_ACCOUNTS_GROUP, Policy
 
 _PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*[-_.]$")
+# options only the hub uses; they may hold callables, which JSON cannot carry to the service
+_HUB_ONLY = frozenset({"profile_list"})
+
+
+def _check_group_vs_prefix(accounts_group: str, prefix: str) -> None:
+    if accounts_group.startswith(prefix):
+        raise TraitError(
+            f"accounts_group {accounts_group!r} must not start with the account prefix {prefix!r}"
+        )
 
 
 class JupyterHubTeams(Configurable):
@@ -60,6 +80,7 @@ class JupyterHubTeams(Configurable):
                 f"account_prefix {value!r} must be lower case, start with a letter and end "
                 "with '-', '_' or '.' (e.g. 'collab-')"
             )
+        _check_group_vs_prefix(self.accounts_group, value)
         return value
 
     accounts_group = Unicode(
@@ -153,13 +174,34 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @observe("account_prefix", "accounts_group")
-    def _check_group_vs_prefix(self, change: Any) -> None:
-        if self.accounts_group.startswith(self.account_prefix):
-            raise TraitError(
-                f"accounts_group {self.accounts_group!r} must not start with the account "
-                f"prefix {self.account_prefix!r}"
-            )
+    profile_list = Union(
+        [List(Dict()), Dict(), Callable()],
+        default_value=[],
+        help="""
+        Server profiles for spawners other than KubeSpawner (LocalProcessSpawner,
+        SystemdSpawner, DockerSpawner, ...), in KubeSpawner's ``profile_list`` format: a list,
+        a dict, or a callable taking the spawner and returning one (it may be async).
+
+        ``allowed_groups`` on a profile, on a choice of a profile option or on an option's
+        ``unlisted_choice`` offers it only to members of one of those JupyterHub groups
+        (names compared exactly); ``team_only: true`` offers a profile only to team accounts.
+        Overrides of the spawner's settings go under ``spawner_override`` (or
+        ``kubespawner_override``). What someone may not use is neither shown on the spawn form
+        nor accepted through ``/hub/spawn`` or the REST API.
+
+        With KubeSpawner keep the list in ``c.KubeSpawner.profile_list`` (z2jh:
+        ``singleuser.profileList``); ``setup(c)`` restricts that one the same way. Used by the
+        hub only, never passed to the sync service.
+        """,
+    ).tag(config=True)
+
+    # A validator, not an observer: a refused value is never kept. During config loading
+    # validation waits until every option is set, so both may be changed together.
+    @validate("accounts_group")
+    def _check_accounts_group(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        _check_group_vs_prefix(value, self.account_prefix)
+        return value
 
     def policy(self) -> Policy:
         return Policy(
@@ -171,7 +213,13 @@ class JupyterHubTeams(Configurable):
 
     def to_json(self) -> str:
         """The options, for handing to the sync service's process."""
-        return json.dumps({name: getattr(self, name) for name in self.trait_names(config=True)})
+        return json.dumps(
+            {
+                name: getattr(self, name)
+                for name in self.trait_names(config=True)
+                if name not in _HUB_ONLY
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> JupyterHubTeams:

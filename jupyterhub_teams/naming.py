@@ -91,9 +91,7 @@ def person_name(name: str, prefix: str = DEFAULT_ACCOUNT_PREFIX) -> str:
     if len(normalized) > MAX_PERSON_NAME_LENGTH:
         raise InvalidName(f"{name[:40]!r}… is longer than {MAX_PERSON_NAME_LENGTH} characters")
     if normalized.startswith(prefix):
-        raise InvalidName(
-            f"{name!r} starts with {prefix!r}, which is reserved for team accounts"
-        )
+        raise InvalidName(f"{name!r} starts with {prefix!r}, which is reserved for team accounts")
     return normalized
 
 
@@ -111,7 +109,7 @@ def resolve_team_names(
     reserved_names = set(reserved)
     by_team: dict[str, list[str]] = defaultdict(list)
     refusals: list[Refusal] = []
-    for group in group_names:
+    for group in dict.fromkeys(group_names):  # a name listed twice is still one group
         try:
             by_team[team_name(group, max_length)].append(group)
         except InvalidName as exc:

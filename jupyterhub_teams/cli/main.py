@@ -91,7 +91,9 @@ def _client(args: argparse.Namespace) -> HubClient:
 async def _plan_or_sync(args: argparse.Namespace, apply: bool) -> int:
     teams = _options(args)
     async with _client(args) as client:
-        report = await sync_once(client, YAMLDirectory(teams.directory), teams.policy(), apply=apply)
+        report = await sync_once(
+            client, YAMLDirectory(teams.directory), teams.policy(), apply=apply
+        )
     if args.json:
         print(
             json.dumps(
@@ -123,8 +125,8 @@ async def _audit(args: argparse.Namespace) -> int:
         print("no teams")
     for entry in entries:
         data = entry.to_json(base_url)
-        state_word = "retired" if entry.retired else (
-            "running" if entry.server_running else "stopped"
+        state_word = (
+            "retired" if entry.retired else ("running" if entry.server_running else "stopped")
         )
         print(f"{entry.team}  ({entry.account}, {state_word})  {data['server_url']}")
         print(f"  from {entry.origin} group {entry.source_group!r}")

@@ -10,6 +10,7 @@ from typing import Any
 from traitlets.config import Config
 
 from ..integration import setup
+from ..profiles.demo import demo_profile_list
 
 BUNDLED_DIRECTORY = Path(__file__).with_name("directory.yaml")
 DEMO_ADMIN = "admin"
@@ -70,4 +71,6 @@ def configure_demo(
     c.JupyterHubTeams.directory = str(Path(directory).resolve())
     c.JupyterHubTeams.sync_interval = sync_interval
     c.JupyterHubTeams.revocation_interval = revocation_interval
+    if "profile_list" not in c.JupyterHubTeams:
+        c.JupyterHubTeams.profile_list = demo_profile_list()
     setup(c)

@@ -8,9 +8,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..sources import SourceError, YAMLDirectory
 from .hub import BUNDLED_DIRECTORY, DEMO_ADMIN
 from .proxy import find_proxy
-from ..sources import SourceError, YAMLDirectory
 
 _CONFIG = """\
 # Written by `jupyterhub-teams demo`; edit the directory file, not this one.
@@ -64,4 +64,6 @@ def run_demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     os.chdir(state)
-    os.execv(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(config)])
+    # replace this process by the hub, so that the demo is the hub (signals, exit status)
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
+    os.execv(sys.executable, command)  # noqa: S606

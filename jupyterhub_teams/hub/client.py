@@ -113,7 +113,9 @@ class HubClient:
                     return response
                 if response.status_code not in _RETRY_STATUSES or attempt == self._retries:
                     raise HubAPIError(method, path, response.status_code, _message(response))
-                log.warning("hub answered %s on %s %s; retrying", response.status_code, method, path)
+                log.warning(
+                    "hub answered %s on %s %s; retrying", response.status_code, method, path
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -203,8 +205,10 @@ class HubClient:
         )
 
     async def stop_server(self, user: str, server_name: str = "") -> None:
-        path = f"users/{_q(user)}/server" if not server_name else (
-            f"users/{_q(user)}/servers/{_q(server_name)}"
+        path = (
+            f"users/{_q(user)}/server"
+            if not server_name
+            else (f"users/{_q(user)}/servers/{_q(server_name)}")
         )
         # 400: not running — already where we want it.
         await self.request("DELETE", path, ok=(400,))

@@ -19,12 +19,13 @@ from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
+from ..profiles import configure_profiles
 
 Hook = Callable[..., Any]
 
 
 def _existing(section: Any, name: str) -> Any:
-    return section[name] if name in section else None
+    return section.get(name)
 
 
 def _append(section: Any, name: str, items: list[Any]) -> None:
@@ -120,4 +121,5 @@ def setup(c: Config) -> JupyterHubTeams:
         teams, _existing(c.Authenticator, "post_auth_hook")
     )
     c.Spawner.pre_spawn_hook = make_spawn_hook(teams, _existing(c.Spawner, "pre_spawn_hook"))
+    configure_profiles(c, teams)
     return teams

@@ -63,7 +63,9 @@ class SetGroupProperties(Action):
     kind: str = field(init=False, default="set-group-properties")
 
     def describe(self) -> str:
-        return f"set properties of group {self.group}" + (f" ({self.reason})" if self.reason else "")
+        return f"set properties of group {self.group}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()

@@ -38,8 +38,7 @@ class TeamAudit:
 
 def _can_use(scopes: frozenset[str], account: str) -> bool:
     return any(
-        s in (f"access:servers!server={account}/", f"access:servers!user={account}")
-        for s in scopes
+        s in (f"access:servers!server={account}/", f"access:servers!user={account}") for s in scopes
     )
 
 
@@ -65,9 +64,11 @@ def audit(state: HubState, policy: Policy) -> list[TeamAudit]:
         for share in state.shares.get(account, ()):
             if not _can_use(share.scopes, account):
                 continue
-            rights = "use, start and stop" if any(
-                s.startswith("servers!") for s in share.scopes
-            ) else "use"
+            rights = (
+                "use, start and stop"
+                if any(s.startswith("servers!") for s in share.scopes)
+                else "use"
+            )
             if share.group is not None:
                 shared_group = state.groups.get(share.group)
                 for member in sorted(shared_group.users if shared_group else ()):

@@ -12,6 +12,7 @@ Pure. Safety rules live here so that every surface (service, CLI, login hook) ge
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,9 +127,7 @@ def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str
     plan.refusals.extend(group_refusals)
     teams: dict[str, Team] = {}
     for group_name, team in names.items():
-        members = frozenset(
-            people[m] for m in snapshot.groups[group_name].members if m in people
-        )
+        members = frozenset(people[m] for m in snapshot.groups[group_name].members if m in people)
         teams[team] = Team(team, group_name, account_name(team, policy.account_prefix), members)
     plan.refusals.sort(key=lambda r: (r.kind, r.name))
     return teams, plan
@@ -149,10 +148,8 @@ def make_plan(snapshot: DirectorySnapshot, hub: HubState, policy: Policy | None 
     frozen_teams: set[str] = set()
     for refusal in plan.refusals:
         if refusal.kind == "group":
-            try:
+            with contextlib.suppress(InvalidName):
                 frozen_teams.add(team_name(refusal.name, policy.max_team_name_length))
-            except InvalidName:
-                pass
 
     # 1. users: people and team accounts, one request
     missing_users = []

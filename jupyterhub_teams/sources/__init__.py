@@ -1,4 +1,5 @@
-"""Read-only adapters: one directory in, one :class:`~jupyterhub_teams.model.DirectorySnapshot` out."""
+"""Read-only adapters: one directory in, one :class:`~jupyterhub_teams.model.DirectorySnapshot`
+out."""
 
 from .base import Source, SourceError
 from .yaml_file import YAMLDirectory, parse_directory

@@ -34,6 +34,10 @@ def _int_or_none(value: Any, where: str) -> int | None:
     return value
 
 
+def _or_empty(value: Any, empty: Any) -> Any:
+    return empty if value is None else value
+
+
 def parse_directory(data: Any, origin: str = "YAML directory") -> DirectorySnapshot:
     """Turn parsed YAML into a snapshot, or raise :class:`SourceError` saying what is wrong."""
     if data is None:
@@ -43,15 +47,16 @@ def parse_directory(data: Any, origin: str = "YAML directory") -> DirectorySnaps
     unknown = set(data) - {"users", "groups"}
     if unknown:
         raise SourceError(f"{origin}: unknown top-level keys {sorted(map(str, unknown))}")
-    users_raw = data.get("users") or {}
-    groups_raw = data.get("groups") or {}
+    # Only a missing value means "none": `members: no` or `groups: []` must not empty anything.
+    users_raw = _or_empty(data.get("users"), {})
+    groups_raw = _or_empty(data.get("groups"), {})
     if not isinstance(users_raw, Mapping):
         raise SourceError(f"{origin}: 'users' must be a mapping of name → attributes")
     if not isinstance(groups_raw, Mapping):
         raise SourceError(f"{origin}: 'groups' must be a mapping of name → attributes")
     people: dict[str, Person] = {}
     for name, attrs in users_raw.items():
-        attrs = attrs or {}
+        attrs = _or_empty(attrs, {})
         if not isinstance(attrs, Mapping):
             raise SourceError(f"{origin}: user {name!r} must map to attributes, got {attrs!r}")
         people[str(name)] = Person(str(name), _int_or_none(attrs.get("uid"), f"uid of {name!r}"))
@@ -59,10 +64,10 @@ def parse_directory(data: Any, origin: str = "YAML directory") -> DirectorySnaps
     for name, attrs in groups_raw.items():
         if isinstance(attrs, list):
             attrs = {"members": attrs}
-        attrs = attrs or {}
+        attrs = _or_empty(attrs, {})
         if not isinstance(attrs, Mapping):
             raise SourceError(f"{origin}: group {name!r} must map to attributes or a list")
-        members = attrs.get("members") or []
+        members = _or_empty(attrs.get("members"), [])
         if not isinstance(members, list) or not all(isinstance(m, (str, int)) for m in members):
             raise SourceError(f"{origin}: members of group {name!r} must be a list of names")
         groups[str(name)] = DirectoryGroup(

@@ -29,11 +29,11 @@ from traitlets.config import Config
 
 log = logging.getLogger("jupyterhub_teams.team_server")
 
-# Close code sent to a websocket whose owner lost access (4000–4999: for applications).
+# Close code sent to a websocket whose owner lost access (4000-4999 are for applications).
 REVOKED_CLOSE_CODE = 4403
 
 
-class TeamHubOAuth(HubOAuth):
+class TeamHubOAuth(HubOAuth):  # type: ignore[misc]
     """HubOAuth that counts current membership of the team's group as access."""
 
     team_group = Unicode(help="JupyterHub group whose members may use this server.").tag(

@@ -47,7 +47,9 @@ def wait_for(
             if result:
                 return result
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last error: {last_error})")
+    raise AssertionError(
+        f"timed out after {timeout} s waiting for {what} (last error: {last_error})"
+    )
 
 
 class Hub:
@@ -126,7 +128,9 @@ class Hub:
     def _ready(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"the hub exited with {self.process.returncode}: {self.log_tail()}")
+            raise AssertionError(
+                f"the hub exited with {self.process.returncode}: {self.log_tail()}"
+            )
         self._remember_descendants()
         r = httpx.get(f"{self.api_url}/", timeout=5)
         return r.status_code == 200
@@ -261,14 +265,20 @@ class Person:
         """The cookie ``name`` a browser would send to ``path`` (longest matching path wins)."""
         best: tuple[int, str] | None = None
         for c in self.http.cookies.jar:
-            if c.name == name and path.startswith(c.path) and (best is None or len(c.path) > best[0]):
+            if (
+                c.name == name
+                and path.startswith(c.path)
+                and (best is None or len(c.path) > best[0])
+            ):
                 best = (len(c.path), c.value or "")
         return best[1] if best else None
 
     def cookie_header(self, path: str) -> str:
         chosen: dict[str, tuple[int, str]] = {}
         for c in self.http.cookies.jar:
-            if path.startswith(c.path) and (c.name not in chosen or len(c.path) > chosen[c.name][0]):
+            if path.startswith(c.path) and (
+                c.name not in chosen or len(c.path) > chosen[c.name][0]
+            ):
                 chosen[c.name] = (len(c.path), c.value or "")
         return "; ".join(f"{k}={v}" for k, (_, v) in chosen.items())
 

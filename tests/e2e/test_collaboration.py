@@ -8,7 +8,11 @@ from .harness import Hub, Person, wait_for
 NOTEBOOK = {
     "cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Shared notes"}],
     "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+        "kernelspec": {
+            "name": "python3",
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        }
     },
     "nbformat": 4,
     "nbformat_minor": 5,

@@ -72,11 +72,22 @@ def test_hostile_group_names_become_valid_teams(hub: Hub) -> None:
 def test_refusals_are_reported_in_words(hub: Hub) -> None:
     wait_for(lambda: "refused" in hub.log_text(), 30, what="refusals in the service log")
     log = hub.log_text()
-    assert "group 'Physics' refused: its team name 'physics' is also the team name of 'physics '" in log
+    assert (
+        "group 'Physics' refused: its team name 'physics' is also the team name of 'physics '"
+        in log
+    )
     assert "person 'collab-x' refused" in log and "reserved for team accounts" in log
     env = {**os.environ, "JUPYTERHUB_API_URL": hub.api_url, "JUPYTERHUB_API_TOKEN": hub.admin_token}
     result = subprocess.run(
-        [sys.executable, "-m", "jupyterhub_teams", "plan", "--json", "--directory", str(hub.directory)],
+        [
+            sys.executable,
+            "-m",
+            "jupyterhub_teams",
+            "plan",
+            "--json",
+            "--directory",
+            str(hub.directory),
+        ],
         env=env,
         capture_output=True,
         text=True,

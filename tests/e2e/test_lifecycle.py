@@ -80,7 +80,9 @@ def test_removed_member_loses_session_and_websockets(hub: Hub) -> None:
         what="bob's open session to be refused",
     )
     refused_after = time.monotonic() - removed_at
-    wait_for(lambda: closed_at, timeout=60 - refused_after, what="bob's terminal websocket to close")
+    wait_for(
+        lambda: closed_at, timeout=60 - refused_after, what="bob's terminal websocket to close"
+    )
     assert close_codes == [4403]
     print(
         f"removal → session refused {refused_after:.1f} s, "

@@ -207,9 +207,7 @@ def test_rest_spawns_of_hidden_things_are_refused(
     assert server_names(hub, name) == set()
 
 
-def test_forged_form_posts_and_queries_are_refused(
-    hub: Hub, sessions: dict[str, Person]
-) -> None:
+def test_forged_form_posts_and_queries_are_refused(hub: Hub, sessions: dict[str, Person]) -> None:
     forged = [
         ("dave", "/hub/spawn", {"profile": "gpu"}, "Profile 'gpu' is not available"),
         ("carol", "/hub/spawn", {"profile": "standard", MEMORY: "large"}, "Choice 'large'"),
@@ -235,9 +233,7 @@ def test_forged_form_posts_and_queries_are_refused(
         assert server_names(hub, name) == set()
 
 
-def test_allowed_choices_start_with_their_overrides(
-    hub: Hub, sessions: dict[str, Person]
-) -> None:
+def test_allowed_choices_start_with_their_overrides(hub: Hub, sessions: dict[str, Person]) -> None:
     # REST: physics memory and a chemistry image for alice
     image = "quay.io/jupyter/r-notebook:2024-10-01"
     response = sessions["alice"].hub_api(

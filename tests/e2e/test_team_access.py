@@ -44,7 +44,9 @@ def test_members_open_start_stop_and_nobody_else(
     for name in PEOPLE:
         response = people[name].open(f"/user/{account}/lab")
         if name in TEAMS[team]:
-            assert consent_or_lab(response), f"{name} could not open {account}: {response.status_code}"
+            assert consent_or_lab(response), (
+                f"{name} could not open {account}: {response.status_code}"
+            )
             me = people[name].server_api(account, "GET", "api/me").json()
             # each member appears under their own name, not the team account's
             assert me["identity"]["username"] == name
