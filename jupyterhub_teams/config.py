@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from traitlets import (
     Bool,
@@ -19,14 +19,16 @@ from traitlets import (
     Integer,
     List,
     TraitError,
+    Type,
     Unicode,
     Union,
     validate,
 )
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
 
 from .naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
 from .plan import DEFAULT_ACCOUNTS_GROUP, Policy
+from .sources.base import Source
 
 _PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*[-_.]$")
 # options only the hub uses; they may hold callables, which JSON cannot carry to the service
@@ -57,6 +59,19 @@ class JupyterHubTeams(Configurable):
 
         The file is read again whenever it changes; an edit reaches the hub within one
         ``sync_interval``. A file that does not parse is reported and changes nothing.
+        """,
+    ).tag(config=True)
+
+    source_class = Type(
+        default_value="jupyterhub_teams.sources.yaml_file.YAMLDirectory",
+        klass=object,
+        help="""
+        Where people and groups come from.
+
+        The default reads the YAML file named by ``directory``. Other sources are configurable
+        classes with their own section in the config (``c.<SourceClass>.<option>``); they are
+        created with this object as their parent, so their options travel with the sync
+        service's configuration.
         """,
     ).tag(config=True)
 
@@ -211,19 +226,42 @@ class JupyterHubTeams(Configurable):
             create_people=self.create_people,
         )
 
+    def make_source(self) -> Source:
+        """The configured directory source."""
+        from .sources.yaml_file import YAMLDirectory
+
+        if self.source_class is YAMLDirectory:
+            if not self.directory:
+                raise TraitError("JupyterHubTeams.directory must name the YAML directory file")
+            return YAMLDirectory(self.directory)
+        source_class = cast("type[Any]", self.source_class)
+        source: Source = source_class(parent=self)
+        return source
+
     def to_json(self) -> str:
-        """The options, for handing to the sync service's process."""
-        return json.dumps(
-            {
-                name: getattr(self, name)
-                for name in self.trait_names(config=True)
-                if name not in _HUB_ONLY
-            }
-        )
+        """These options and the source's config section, for the sync service's process.
+
+        Secrets do not belong here: sources read them from files or the environment.
+        """
+        skip = _HUB_ONLY | {"source_class"}
+        own: dict[str, Any] = {
+            name: getattr(self, name) for name in self.trait_names(config=True) if name not in skip
+        }
+        source_class = cast("type[Any]", self.source_class)
+        own["source_class"] = f"{source_class.__module__}.{source_class.__qualname__}"
+        sections: dict[str, Any] = {"JupyterHubTeams": own}
+        for klass in source_class.__mro__:
+            section = self.config.get(klass.__name__) if klass is not object else None
+            if section:
+                sections[klass.__name__] = dict(section)
+        return json.dumps(sections, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> JupyterHubTeams:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        if "JupyterHubTeams" not in data:  # plain options
+            return cls(**data)
+        return cls(config=Config(data))
 
     def service_scopes(self) -> list[str]:
         """The sync service's scopes: least privilege, never the admin role.

@@ -13,16 +13,9 @@ import signal
 
 from ..config import JupyterHubTeams
 from ..hub import HubClient
-from ..sources import YAMLDirectory
 from .sync import sync_forever
 
 log = logging.getLogger("jupyterhub_teams.service")
-
-
-def source_for(teams: JupyterHubTeams) -> YAMLDirectory:
-    if not teams.directory:
-        raise SystemExit("jupyterhub-teams: no directory configured (JupyterHubTeams.directory)")
-    return YAMLDirectory(teams.directory)
 
 
 async def run_service() -> None:
@@ -33,11 +26,10 @@ async def run_service() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info(
-        "jupyterhub-teams sync: %s every %.0f s", teams.directory or "(none)", teams.sync_interval
-    )
+    source = teams.make_source()
+    log.info("jupyterhub-teams sync: %s every %.0f s", source, teams.sync_interval)
     async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
-        await sync_forever(client, source_for(teams), teams.policy(), teams.sync_interval, stop)
+        await sync_forever(client, source, teams.policy(), teams.sync_interval, stop)
 
 
 def main() -> None:

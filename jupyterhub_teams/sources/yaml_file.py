@@ -86,6 +86,9 @@ class YAMLDirectory:
         self._stamp: tuple[int, int, int] | None = None
         self._snapshot: DirectorySnapshot | None = None
 
+    def __repr__(self) -> str:
+        return f"YAMLDirectory({str(self.path)!r})"
+
     def _read(self) -> DirectorySnapshot:
         try:
             stat = self.path.stat()
