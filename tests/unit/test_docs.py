@@ -1,0 +1,64 @@
+"""The documentation builds with no warning, and its configuration reference covers every option.
+
+Sphinx turns every warning into an error here (``-W``): a broken link, a missing page, an option
+without help text, a service scope or plan action the docs do not explain, or a page naming a
+``JupyterHubTeams`` option that does not exist all fail this test.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jupyterhub_teams.config import JupyterHubTeams
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_docs_build_without_warnings_and_document_every_option(tmp_path: Path) -> None:
+    try:
+        import myst_parser  # noqa: F401
+        import pydata_sphinx_theme  # noqa: F401
+        import sphinx  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"the docs cannot be built: {exc} (pip install -e '.[test]')")
+
+    out = tmp_path / "html"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, (
+        f"sphinx-build failed ({result.returncode}):\n{result.stdout[-4000:]}"
+        f"\n{result.stderr[-8000:]}"
+    )
+
+    reference = (DOCS / "reference" / "config.md").read_text(encoding="utf-8")
+    page = (out / "reference" / "config.html").read_text(encoding="utf-8")
+    page_text = re.sub(r"<[^>]+>", "", page)
+    names = JupyterHubTeams.class_trait_names(config=True)
+    assert names, "JupyterHubTeams has no options?"
+    for name in names:
+        assert JupyterHubTeams.class_traits()[name].help.strip(), f"{name} has no help text"
+        assert f"## `{name}`" in reference, f"{name} is missing from reference/config.md"
+        assert f"c.JupyterHubTeams.{name} = " in page_text, f"{name} is missing from the page"
+    assert "(undocumented)" not in reference
