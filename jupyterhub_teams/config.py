@@ -132,6 +132,35 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
+    large_removal_fraction = Float(
+        0.5,
+        help="""
+        Largest share of current team memberships and teams (together) that one sync may
+        remove or retire on its own, between 0 and 1.
+
+        A directory that suddenly answers with far fewer members — an emptied file, a wrong
+        search base, a half-synchronised replica — is more often broken than right, so a plan
+        removing more is held back: nothing is removed, the service logs what it holds and why,
+        and an admin confirms with ``jupyterhub-teams sync --allow-large-removal``. Additions
+        are never held. 1 turns the check off.
+        """,
+    ).tag(config=True)
+
+    @validate("large_removal_fraction")
+    def _check_fraction(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 <= value <= 1:
+            raise TraitError(f"large_removal_fraction must be between 0 and 1, got {value}")
+        return value
+
+    large_removal_minimum = Integer(
+        10,
+        help="""
+        Removals (memberships plus retired teams) that are never held back however large a
+        share they are, so that small hubs are not blocked by everyday changes.
+        """,
+    ).tag(config=True)
+
     sync_interval = Float(
         30.0,
         help="""
@@ -224,6 +253,8 @@ class JupyterHubTeams(Configurable):
             accounts_group=self.accounts_group,
             max_team_name_length=self.max_team_name_length,
             create_people=self.create_people,
+            large_removal_fraction=self.large_removal_fraction,
+            large_removal_minimum=self.large_removal_minimum,
         )
 
     def make_source(self) -> Source:

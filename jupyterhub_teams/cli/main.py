@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _directory_argument(sync)
     _hub_arguments(sync)
     sync.add_argument("--json", action="store_true", help="machine-readable output")
+    sync.add_argument(
+        "--allow-large-removal",
+        action="store_true",
+        help="apply removals even beyond the large-removal limit (after reading `plan`)",
+    )
 
     audit_cmd = commands.add_parser("audit", help="who can reach which team server, and why")
     _hub_arguments(audit_cmd)
@@ -92,7 +97,11 @@ async def _plan_or_sync(args: argparse.Namespace, apply: bool) -> int:
     teams = _options(args)
     async with _client(args) as client:
         report = await sync_once(
-            client, YAMLDirectory(teams.directory), teams.policy(), apply=apply
+            client,
+            YAMLDirectory(teams.directory),
+            teams.policy(),
+            apply=apply,
+            allow_large_removal=getattr(args, "allow_large_removal", False),
         )
     if args.json:
         print(

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import DirectorySnapshot, HubGroup, HubState
-from ..naming import InvalidName, Refusal, account_name, person_name, resolve_team_names, team_name
+from ..naming import (
+    InvalidName,
+    Refusal,
+    account_name,
+    person_name,
+    resolve_team_names,
+    team_name,
+)
 from .actions import (
     Action,
     AddGroupMembers,
@@ -48,6 +55,8 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # removals held back as suspiciously large, applied only when an admin confirms
+    held: list[Action] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -60,10 +69,12 @@ class Plan:
                 {"kind": r.kind, "name": r.name, "reason": r.reason} for r in self.refusals
             ],
             "notes": list(self.notes),
+            "held": [a.to_json() for a in self.held],
         }
 
     def describe(self) -> str:
         lines = [f"- {a.describe()}" for a in self.actions] or ["nothing to change"]
+        lines += [f"held: {a.describe()}" for a in self.held]
         lines += [f"! {r}" for r in self.refusals]
         lines += [f"* {n}" for n in self.notes]
         return "\n".join(lines)
@@ -133,11 +144,27 @@ def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str
     return teams, plan
 
 
-def make_plan(snapshot: DirectorySnapshot, hub: HubState, policy: Policy | None = None) -> Plan:
-    """Everything a sync would do to bring ``hub`` to what ``snapshot`` asks for."""
+def make_plan(
+    snapshot: DirectorySnapshot,
+    hub: HubState,
+    policy: Policy | None = None,
+    *,
+    allow_large_removal: bool = False,
+) -> Plan:
+    """Everything a sync would do to bring ``hub`` to what ``snapshot`` asks for.
+
+    Removals beyond the policy's large-removal limit go to ``plan.held`` instead of
+    ``plan.actions`` unless ``allow_large_removal``.
+    """
     policy = policy or Policy()
     teams, plan = desired_teams(snapshot, policy)
-    people, _ = desired_people(snapshot, policy)
+    people, person_refusals = desired_people(snapshot, policy)
+    # People refused because two directory names collide keep the teams they are in,
+    # as teams of refused groups do: a naming problem never revokes access.
+    frozen_people: set[str] = set()
+    for refusal in person_refusals:
+        with contextlib.suppress(InvalidName):
+            frozen_people.add(person_name(refusal.name, policy.account_prefix))
     may_remove = snapshot.complete
     if not may_remove:
         plan.notes.append(
@@ -194,7 +221,7 @@ def make_plan(snapshot: DirectorySnapshot, hub: HubState, policy: Policy | None 
             to_add = tuple(sorted(members - group.users))
             if to_add:
                 plan.actions.append(AddGroupMembers(team.name, to_add))
-            to_remove = tuple(sorted(group.users - members))
+            to_remove = tuple(sorted(group.users - members - frozen_people))
             if to_remove and may_remove:
                 late.append(RemoveGroupMembers(team.name, to_remove))
         scopes = policy.share_scopes(team.account)
@@ -233,8 +260,31 @@ def make_plan(snapshot: DirectorySnapshot, hub: HubState, policy: Policy | None 
     # order of kinds is the safety order (create, then grant, then take away).
     plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
     late.sort(key=lambda a: _LATE_ORDER.index(type(a)))
-    plan.actions.extend(late)
+    if not allow_large_removal and _too_large(late, hub, policy, plan):
+        plan.held = late
+    else:
+        plan.actions.extend(late)
     return plan
+
+
+def _too_large(late: list[Action], hub: HubState, policy: Policy, plan: Plan) -> bool:
+    """Whether the removals in ``late`` exceed the policy's limit (a note says so if they do)."""
+    removed = sum(len(a.users) for a in late if isinstance(a, RemoveGroupMembers))
+    retired = sum(1 for a in late if isinstance(a, SetGroupProperties))
+    if policy.large_removal_fraction >= 1:
+        return False
+    managed = [(g, m) for g in hub.groups.values() if (m := team_marker(g)) is not None]
+    total = sum(len(g.users) + (not m.get("retired")) for g, m in managed)
+    removals = removed + retired
+    if removals < policy.large_removal_minimum or removals <= policy.large_removal_fraction * total:
+        return False
+    plan.notes.append(
+        f"holding back {removed} membership removal(s) and {retired} retirement(s): together "
+        f"{removals} of {total} memberships and teams, more than "
+        f"{policy.large_removal_fraction:.0%}. If the directory is right, confirm with "
+        "`jupyterhub-teams sync --allow-large-removal`"
+    )
+    return True
 
 
 _EARLY_ORDER: list[type[Action]] = [

@@ -20,6 +20,11 @@ class Policy:
     # Create directory people in the hub before they first log in, so that group membership
     # (and with it team access) is in place from their first request.
     create_people: bool = True
+    # A plan removing more than this share of current memberships and teams (and at least
+    # ``large_removal_minimum`` of them) is held back until an admin confirms it: a directory
+    # that suddenly answers with far fewer members is more often broken than right.
+    large_removal_fraction: float = 0.5
+    large_removal_minimum: int = 10
 
     def share_scopes(self, account: str) -> tuple[str, ...]:
         """Scopes a team's members get on its server: use it, and start and stop it."""

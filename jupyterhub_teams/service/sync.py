@@ -27,14 +27,20 @@ class SyncReport:
         if self.error:
             return f"sync failed, nothing more was changed: {self.error}"
         verb = "applied" if self.applied else "planned"
+        held = f", {len(self.plan.held)} held back" if self.plan.held else ""
         return (
-            f"sync {verb} {len(self.plan.actions)} action(s), {self.writes} hub write(s), "
+            f"sync {verb} {len(self.plan.actions)} action(s){held}, {self.writes} hub write(s), "
             f"{len(self.plan.refusals)} refusal(s) in {self.seconds:.2f} s"
         )
 
 
 async def sync_once(
-    client: HubClient, source: Source, policy: Policy, *, apply: bool = True
+    client: HubClient,
+    source: Source,
+    policy: Policy,
+    *,
+    apply: bool = True,
+    allow_large_removal: bool = False,
 ) -> SyncReport:
     """Read the directory and the hub, plan, and (with ``apply``) carry the plan out.
 
@@ -46,7 +52,7 @@ async def sync_once(
     try:
         snapshot = await source.snapshot()
         state = await read_hub_state(client, policy)
-        report.plan = make_plan(snapshot, state, policy)
+        report.plan = make_plan(snapshot, state, policy, allow_large_removal=allow_large_removal)
         if apply and report.plan.actions:
             await apply_actions(client, report.plan.actions)
             report.applied = True
@@ -71,7 +77,7 @@ async def sync_forever(
     reported: set[str] = set()
     while not stop.is_set():
         report = await sync_once(client, source, policy)
-        if report.error:
+        if report.error or report.plan.held:
             log.error("%s", report.summary())
         elif report.plan.actions:
             log.info("%s", report.summary())

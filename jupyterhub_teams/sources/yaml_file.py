@@ -68,8 +68,14 @@ def parse_directory(data: Any, origin: str = "YAML directory") -> DirectorySnaps
         if not isinstance(attrs, Mapping):
             raise SourceError(f"{origin}: group {name!r} must map to attributes or a list")
         members = _or_empty(attrs.get("members"), [])
-        if not isinstance(members, list) or not all(isinstance(m, (str, int)) for m in members):
-            raise SourceError(f"{origin}: members of group {name!r} must be a list of names")
+        # bool is an int too: YAML reads `yes`/`no` as booleans, never as names
+        if not isinstance(members, list) or not all(
+            isinstance(m, (str, int)) and not isinstance(m, bool) for m in members
+        ):
+            raise SourceError(
+                f"{origin}: members of group {name!r} must be a list of names "
+                "(quote names YAML reads as something else, such as yes, no or null)"
+            )
         groups[str(name)] = DirectoryGroup(
             str(name),
             frozenset(str(m) for m in members),

@@ -145,3 +145,29 @@ def test_plan_sync_audit_commands(big_hub: Hub, tmp_path: Path) -> None:
     text = cli(big_hub, "audit")
     assert "group-001  (collab-group-001, stopped)" in text.stdout
     assert "from directory group 'group-001'" in text.stdout
+
+
+def test_large_removal_is_held_until_confirmed(big_hub: Hub) -> None:
+    """Last in this module: it retires every team of the shared hub."""
+    before = team_groups(big_hub)
+    assert len(before) == len(GROUPS)
+    big_hub.directory.write_text(yaml.safe_dump({"groups": {}}))
+    wait_for(lambda: "holding back" in big_hub.log_text(), 30, what="the service to hold back")
+    log = big_hub.log_text()
+    assert "holding back 450 membership removal(s) and 150 retirement(s)" in log
+    # two more intervals: still nothing removed
+    wait_for(lambda: big_hub.log_text().count("holding back") >= 3, 30, what="more held syncs")
+    assert team_groups(big_hub) == before
+
+    held = json.loads(cli(big_hub, "plan", "--directory", str(big_hub.directory), "--json").stdout)
+    assert held["actions"] == [] and len(held["held"]) > 0
+    refused = cli(big_hub, "sync", "--directory", str(big_hub.directory))
+    assert refused.returncode == 0 and "held: " in refused.stdout
+    assert team_groups(big_hub) == before
+
+    confirmed = cli(big_hub, "sync", "--directory", str(big_hub.directory), "--allow-large-removal")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert all(members == [] for members in team_groups(big_hub).values())
+    retired = big_hub.group("group-042")
+    assert retired is not None and retired["properties"]["jupyterhub_teams"]["retired"] is True
+    assert big_hub.api("GET", "users/collab-group-042").status_code == 200

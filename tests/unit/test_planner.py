@@ -812,3 +812,40 @@ def test_describe_lists_notes_and_long_name_lists() -> None:
 )
 def test_action_descriptions(action: Action, text: str) -> None:
     assert action.describe() == text
+
+
+def _synced(snapshot: DirectorySnapshot, policy: Policy = POLICY) -> HubState:
+    return simulate(HubState(), make_plan(snapshot, HubState(), policy).actions)
+
+
+def test_a_large_removal_is_held_back_until_confirmed() -> None:
+    groups = {f"g{i}": DirectoryGroup(f"g{i}", frozenset({"alice", "bob"})) for i in range(6)}
+    state = _synced(DirectorySnapshot(groups=groups))
+    emptied = DirectorySnapshot(groups={})
+    held = make_plan(emptied, state, POLICY)
+    assert held.actions == []
+    assert {type(a) for a in held.held} == {
+        RevokeGroupShare,
+        RemoveGroupMembers,
+        SetGroupProperties,
+    }
+    assert any("holding back 12 membership removal(s) and 6 retirement(s)" in n for n in held.notes)
+    assert "held: " in held.describe()
+    confirmed = make_plan(emptied, state, POLICY, allow_large_removal=True)
+    assert confirmed.actions == held.held and confirmed.held == []
+
+
+def test_small_removals_are_never_held() -> None:
+    state = _synced(demo())
+    data = {name: g for name, g in demo().groups.items() if name != "chemistry"}
+    plan = make_plan(DirectorySnapshot(people=demo().people, groups=data), state, POLICY)
+    assert plan.held == [] and any(isinstance(a, RevokeGroupShare) for a in plan.actions)
+
+
+def test_people_refused_for_a_collision_keep_their_teams() -> None:
+    state = _synced(demo())
+    groups = dict(demo().groups)
+    groups["physics"] = DirectoryGroup("physics", frozenset({"alice", "bob", "Bob"}))
+    plan = make_plan(DirectorySnapshot(people=demo().people, groups=groups), state, POLICY)
+    assert {(r.kind, r.name) for r in plan.refusals} == {("person", "Bob"), ("person", "bob")}
+    assert not any(isinstance(a, RemoveGroupMembers) for a in plan.actions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -18,7 +19,7 @@ from jupyterhub_teams.model import (
     HubUser,
     Person,
 )
-from jupyterhub_teams.naming import InvalidName, team_name
+from jupyterhub_teams.naming import InvalidName, person_name, team_name
 from jupyterhub_teams.plan import (
     AddGroupMembers,
     CreateGroup,
@@ -78,12 +79,16 @@ GROUPS = [
 # Hub groups nobody manages; some share a name with a directory group (and get adopted).
 UNMANAGED = ["staff", "everyone", "lab-admins", "physics", "chemistry", "biology"]
 HUB_ONLY_USERS = ["root", "mallory", "alice", "zed", "collab-stray"]
+# The large-removal guard is off here (fraction 1.0) so that every plan may converge; the
+# guard has its own properties below.
 POLICIES = [
-    Policy(),
-    Policy(create_people=False),
-    Policy(max_team_name_length=12),
-    Policy(account_prefix="team_", accounts_group="team-accounts"),
+    Policy(large_removal_fraction=1.0),
+    Policy(create_people=False, large_removal_fraction=1.0),
+    Policy(max_team_name_length=12, large_removal_fraction=1.0),
+    Policy(account_prefix="team_", accounts_group="team-accounts", large_removal_fraction=1.0),
 ]
+GUARDED = dataclasses.replace(POLICIES[0], large_removal_fraction=0.3, large_removal_minimum=2)
+REMOVALS = (RemoveGroupMembers, RevokeGroupShare, StopServer)
 KNOWN_ACTIONS = (
     CreateUsers,
     CreateGroup,
@@ -224,6 +229,15 @@ def retired(properties: Mapping[str, object]) -> bool:
     return bool(marker and marker.get("retired"))
 
 
+def frozen_people(case: Case) -> set[str]:
+    names = set()
+    for refusal in case.plan.refusals:
+        if refusal.kind == "person":
+            with contextlib.suppress(InvalidName):
+                names.add(person_name(refusal.name, case.policy.account_prefix))
+    return names
+
+
 def frozen_team_names(case: Case) -> set[str]:
     names = set()
     for refusal in case.plan.refusals:
@@ -231,6 +245,23 @@ def frozen_team_names(case: Case) -> set[str]:
             with contextlib.suppress(InvalidName):
                 names.add(team_name(refusal.name, case.policy.max_team_name_length))
     return names
+
+
+@EXAMPLES
+@given(st.data())
+def test_large_removals_are_held_whole_and_only_held(data: st.DataObject) -> None:
+    before = data.draw(hub_states(GUARDED))
+    snapshot = data.draw(directories())
+    guarded = make_plan(snapshot, before, GUARDED)
+    confirmed = make_plan(snapshot, before, GUARDED, allow_large_removal=True)
+    # holding never changes what is added, only when removals happen
+    assert guarded.actions + guarded.held == confirmed.actions
+    assert confirmed.held == []
+    if guarded.held:
+        assert not any(isinstance(a, REMOVALS) for a in guarded.actions)
+        assert any("allow-large-removal" in note for note in guarded.notes)
+        removed = sum(len(a.users) for a in guarded.held if isinstance(a, RemoveGroupMembers))
+        assert removed + sum(isinstance(a, SetGroupProperties) for a in guarded.held) >= 2
 
 
 @EXAMPLES
@@ -250,6 +281,11 @@ def test_every_team_has_its_members_and_share(case: Case) -> None:
         if not case.policy.create_people:
             wanted = wanted & set(case.before.users)
         if case.snapshot.complete:
+            # people refused for a name collision keep the teams they were in
+            kept = frozen_people(case)
+            before = case.before.groups.get(team.name)
+            if before is not None:
+                wanted = wanted | (before.users & kept)
             assert group.users == wanted
         else:
             assert group.users >= wanted

@@ -292,3 +292,8 @@ async def test_demo_file(tmp_path: Path) -> None:
     snapshot = await YAMLDirectory(DEMO).snapshot()
     assert set(snapshot.groups) == {"physics", "chemistry", "gpu-users"}
     assert set(snapshot.people) == {"alice", "bob", "carol", "dave", "erin"}
+
+
+def test_yaml_booleans_are_not_names() -> None:
+    with pytest.raises(SourceError, match="quote names"):
+        parse_directory({"groups": {"physics": {"members": ["alice", True]}}})
