@@ -158,6 +158,19 @@ def make_plan(
     """
     policy = policy or Policy()
     teams, plan = desired_teams(snapshot, policy)
+    # A team people created in the hub is theirs: a directory group never takes it over.
+    for name in sorted(teams):
+        group = hub.groups.get(name)
+        marker = team_marker(group) if group is not None else None
+        if marker is not None and marker.get("origin", "directory") != "directory":
+            plan.refusals.append(
+                Refusal(
+                    "group",
+                    teams.pop(name).source_group,
+                    f"its team name {name!r} belongs to a team created in the hub",
+                )
+            )
+    plan.refusals.sort(key=lambda r: (r.kind, r.name))
     people, person_refusals = desired_people(snapshot, policy)
     # People refused because two directory names collide keep the teams they are in,
     # as teams of refused groups do: a naming problem never revokes access.

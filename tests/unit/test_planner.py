@@ -849,3 +849,16 @@ def test_people_refused_for_a_collision_keep_their_teams() -> None:
     plan = make_plan(DirectorySnapshot(people=demo().people, groups=groups), state, POLICY)
     assert {(r.kind, r.name) for r in plan.refusals} == {("person", "Bob"), ("person", "bob")}
     assert not any(isinstance(a, RemoveGroupMembers) for a in plan.actions)
+
+
+def test_a_directory_group_never_takes_over_a_team_created_in_the_hub() -> None:
+    marker = {"account": "collab-physics", "origin": "hub", "retired": False, "admins": ["carol"]}
+    hub_team = HubGroup("physics", frozenset({"carol"}), {TEAM_PROPERTY: marker})
+    state = HubState(groups={"physics": hub_team})
+    plan = make_plan(demo(), state, POLICY)
+    assert [(r.kind, r.name) for r in plan.refusals] == [("group", "physics")]
+    assert "created in the hub" in plan.refusals[0].reason
+    touched = {getattr(a, "group", None) for a in plan.actions} | {
+        getattr(a, "owner", None) for a in plan.actions
+    }
+    assert "physics" not in touched and "collab-physics" not in touched
