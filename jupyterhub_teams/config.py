@@ -161,6 +161,24 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
+    login_sync = Bool(
+        True,
+        help="""
+        Bring a person's team memberships up to date when they log in, before the login's
+        redirect, so that a change in the directory needs no background sync to reach them.
+        Only memberships of existing, active teams change at login.
+        """,
+    ).tag(config=True)
+
+    login_timeout = Float(
+        2.0,
+        help="""
+        Seconds a login waits for the directory. A directory that is down, slow or broken never
+        fails a login: after this long the person logs in with the team memberships the hub
+        already has, and a log line says why.
+        """,
+    ).tag(config=True)
+
     sync_interval = Float(
         30.0,
         help="""

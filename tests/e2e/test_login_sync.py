@@ -1,0 +1,63 @@
+"""A login brings the person's team memberships up to date before its redirect completes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from .harness import Hub, Person, consent_or_lab, wait_for
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    # a background sync only at start: whatever changes later is the login's doing
+    hub = Hub(tmp_path_factory.mktemp("login"), sync_interval=3600)
+    hub.start()
+    try:
+        hub.wait_for_sync(lambda: hub.group("physics"), what="the first sync", intervals=0)
+        yield hub
+    finally:
+        hub.stop()
+
+
+def set_members(hub: Hub, group: str, members: list[str]) -> None:
+    data = yaml.safe_load(hub.directory.read_text())
+    data["groups"][group]["members"] = members
+    hub.directory.write_text(yaml.safe_dump(data))
+
+
+def physics(hub: Hub) -> list[str]:
+    return sorted((hub.group("physics") or {}).get("users", []))
+
+
+def test_a_login_applies_additions_and_removals_at_once(hub: Hub) -> None:
+    account = "collab-physics"
+    assert hub.api("POST", f"users/{account}/server").status_code in (201, 202)
+    wait_for(lambda: hub.server_ready(account), 60, what="the physics server")
+    set_members(hub, "physics", ["alice", "dave"])
+    assert physics(hub) == ["alice", "bob"]  # nobody logged in yet: nothing changed
+
+    dave = Person(hub, "dave").logged_in()
+    assert physics(hub) == ["alice", "bob", "dave"]
+    assert consent_or_lab(dave.open(f"/user/{account}/lab"))
+
+    bob = Person(hub, "bob").logged_in()
+    assert physics(hub) == ["alice", "dave"]
+    assert bob.open(f"/user/{account}/lab").status_code == 403
+    assert "joined ['physics']" in hub.log_text() and "left ['physics']" in hub.log_text()
+    hub.stop_server(account)
+
+
+def test_a_broken_directory_never_breaks_a_login(hub: Hub) -> None:
+    before = {g: sorted(hub.group(g)["users"]) for g in ("physics", "chemistry")}  # type: ignore[index]
+    good = hub.directory.read_text()
+    hub.directory.write_text("groups: [this is not: valid")
+    try:
+        carol = Person(hub, "carol")
+        assert carol.login().status_code == 302
+        assert "login of carol: the directory could not be read" in hub.log_text()
+        assert {g: sorted(hub.group(g)["users"]) for g in before} == before  # type: ignore[index]
+    finally:
+        hub.directory.write_text(good)
