@@ -213,6 +213,23 @@ class JupyterHubTeams(Configurable):
             raise TraitError(f"revocation_interval must be between 1 and 300, got {value}")
         return value
 
+    share_check_cycles = Integer(
+        10,
+        help="""
+        The sync re-reads each team's share once every this many syncs (reading all of them
+        costs one hub request per team); in between, the team's group properties vouch for
+        it. A share removed by hand is restored within this many sync intervals. 1 reads every
+        share at every sync.
+        """,
+    ).tag(config=True)
+
+    @validate("share_check_cycles")
+    def _check_share_cycles(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"share_check_cycles must be at least 1, got {value}")
+        return value
+
     service_name = Unicode(
         "jupyterhub-teams",
         help="Name of the hub-managed sync service (and of its role, with ``-service``).",
@@ -333,3 +350,49 @@ class JupyterHubTeams(Configurable):
             f"shares{accounts}",
             f"read:shares{accounts}",
         ]
+
+    # -- hub pages (Teams, Sharing) ------------------------------------------------------------
+
+    user_sharing = Bool(
+        True,
+        help="""
+        Let people share their own servers from the Sharing page (``/hub/sharing``).
+
+        JupyterHub's default ``user`` role lets people see and revoke shares of their servers
+        but not create them. When this is on, ``setup(c)`` adds ``shares!user`` (share your own
+        servers, only with scopes you hold yourself) and ``read:users:name`` (name the person
+        you share with; it also lets everyone look up other users' names) to the ``user`` role
+        through ``c.JupyterHub.extra_user_scopes``.
+
+        If your ``jupyterhub_config.py`` redefines the ``user`` role in ``load_roles``,
+        JupyterHub ignores ``extra_user_scopes``: add the two scopes to your role yourself.
+        When people lack them, the Sharing page says so instead of offering forms the hub
+        would refuse. Team servers are never shared from the page: teams reach them through
+        their group.
+        """,
+    ).tag(config=True)
+
+    share_revocation_interval = Integer(
+        30,
+        help="""
+        Seconds a person's own single-user server trusts the hub's answer about a visitor.
+
+        A revoked share (or a deleted share link's access) ends on that server's next request
+        after at most this long. Stock JupyterHub servers trust the answer for 300 s, so a
+        revoked visitor with an open browser keeps working for up to five minutes; open
+        websockets (kernels, terminals) of stock servers are never re-checked.
+
+        ``setup(c)`` passes ``--HubOAuth.cache_max_age=<seconds>`` to the servers of people
+        (not team accounts, which use ``revocation_interval``) from a ``pre_spawn_hook``; it
+        takes effect at each server's next start. Each open browser session then costs the hub
+        one ``GET /hub/api/user`` per interval. 0 leaves the servers' own setting alone (for
+        a ``Spawner.cmd`` that does not accept this option).
+        """,
+    ).tag(config=True)
+
+    @validate("share_revocation_interval")
+    def _check_share_revocation(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 0 <= value <= 3600:
+            raise TraitError(f"share_revocation_interval must be between 0 and 3600, got {value}")
+        return value

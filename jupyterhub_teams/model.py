@@ -80,3 +80,6 @@ class HubState:
     groups: Mapping[str, HubGroup] = field(default_factory=dict)
     # shares of team accounts' default servers, keyed by account name
     shares: Mapping[str, tuple[HubShare, ...]] = field(default_factory=dict)
+    # Accounts whose shares were read. None: all of them. The others' shares are known from
+    # their team's marker (a sync re-reads a rotating part of the shares, not all every time).
+    verified_shares: frozenset[str] | None = None

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from ..model import HubGroup, HubShare, HubState, HubUser
-from ..plan import Policy
+from ..plan import Policy, team_marker
 from .client import HubClient
 
 
@@ -32,8 +32,17 @@ def _share(owner: str, model: dict[str, Any]) -> HubShare:
     )
 
 
-async def read_hub_state(client: HubClient, policy: Policy) -> HubState:
-    """Users, groups and the shares of every team account's default server."""
+async def read_hub_state(
+    client: HubClient, policy: Policy, *, share_sample: tuple[int, int] | None = None
+) -> HubState:
+    """Users, groups and the shares of team accounts' default servers.
+
+    Reading shares costs one request per team. With ``share_sample=(cycle, cycles)`` only the
+    accounts whose position modulo ``cycles`` equals ``cycle`` are read (plus every account its
+    team's marker does not vouch for); the planner trusts the markers of the others. Called
+    with ``cycle`` counting up, every share is read once every ``cycles`` calls. Without it, all
+    are read.
+    """
     users_models, group_models = await asyncio.gather(client.list_users(), client.list_groups())
     users = {m["name"]: _user(m) for m in users_models}
     groups = {
@@ -49,5 +58,20 @@ async def read_hub_state(client: HubClient, policy: Policy) -> HubState:
         items = await client.list_server_shares(account)
         return account, tuple(_share(account, s) for s in items)
 
-    shares = dict(await asyncio.gather(*(shares_of(a) for a in accounts if a in users)))
-    return HubState(users, groups, shares)
+    known = [a for a in accounts if a in users]
+    verified: frozenset[str] | None = None
+    if share_sample is not None:
+        cycle, cycles = share_sample
+        vouched = set()
+        for group in groups.values():
+            marker = team_marker(group)
+            if marker and marker.get("share_scopes") and not marker.get("retired"):
+                vouched.add(str(marker.get("account")))
+        known = [
+            a
+            for i, a in enumerate(known)
+            if a not in vouched or i % max(cycles, 1) == cycle % cycles
+        ]
+        verified = frozenset(known)
+    shares = dict(await asyncio.gather(*(shares_of(a) for a in known)))
+    return HubState(users, groups, shares, verified)

@@ -86,12 +86,15 @@ def team_marker(group: HubGroup) -> Mapping[str, Any] | None:
     return marker if isinstance(marker, Mapping) else None
 
 
-def _marker(team: Team, *, retired: bool) -> dict[str, Any]:
+def _marker(team: Team, policy: Policy) -> dict[str, Any]:
     return {
         "account": team.account,
         "source_group": team.source_group,
         "origin": "directory",
-        "retired": retired,
+        "retired": False,
+        # The share this marker vouches for. Plans write the marker only after granting the
+        # share, so a sync that does not re-read every share may trust it (see HubState).
+        "share_scopes": list(policy.share_scopes(team.account)),
     }
 
 
@@ -214,7 +217,10 @@ def make_plan(
         # Only members the hub will know by the time the group is written.
         members = team.members if policy.create_people else team.members & set(hub.users)
         group = hub.groups.get(team.name)
-        desired_marker = _marker(team, retired=False)
+        # keys the planner does not own (a source's bookkeeping, such as a claim team's
+        # "source" and "claim") stay as they are
+        kept = (team_marker(group) or {}) if group is not None else {}
+        desired_marker = {**kept, **_marker(team, policy)}
         if group is None:
             plan.actions.append(CreateGroup(team.name, tuple(sorted(members))))
             plan.actions.append(
@@ -238,7 +244,7 @@ def make_plan(
             if to_remove and may_remove:
                 late.append(RemoveGroupMembers(team.name, to_remove))
         scopes = policy.share_scopes(team.account)
-        if not _has_group_share(hub, team.account, team.name, scopes):
+        if not _has_group_share(hub, team.account, group, scopes):
             plan.actions.append(GrantGroupShare(team.account, team.name, scopes))
 
     # retire managed directory teams whose group is gone
@@ -254,7 +260,7 @@ def make_plan(
         account = str(marker.get("account", ""))
         if not may_remove:
             continue
-        if any(s.group == group.name for s in hub.shares.get(account, ())):
+        if _has_group_share(hub, account, group, ()):
             late.append(RevokeGroupShare(account, group.name))
         if group.users:
             late.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
@@ -265,7 +271,10 @@ def make_plan(
             late.append(
                 SetGroupProperties(
                     group.name,
-                    {**group.properties, TEAM_PROPERTY: {**marker, "retired": True}},
+                    {
+                        **group.properties,
+                        TEAM_PROPERTY: {**marker, "retired": True, "share_scopes": []},
+                    },
                     "retire team: its group left the directory",
                 )
             )
@@ -304,8 +313,9 @@ _EARLY_ORDER: list[type[Action]] = [
     CreateUsers,
     CreateGroup,
     AddGroupMembers,
-    SetGroupProperties,
     GrantGroupShare,
+    # last: a team's marker vouches for its share, so it is written after the grant
+    SetGroupProperties,
 ]
 _LATE_ORDER: list[type[Action]] = [
     RevokeGroupShare,
@@ -315,7 +325,25 @@ _LATE_ORDER: list[type[Action]] = [
 ]
 
 
-def _has_group_share(hub: HubState, owner: str, group: str, scopes: tuple[str, ...]) -> bool:
-    return any(
-        share.group == group and set(scopes) <= share.scopes for share in hub.shares.get(owner, ())
+def _has_group_share(
+    hub: HubState, owner: str, group: HubGroup | None, scopes: tuple[str, ...]
+) -> bool:
+    """Whether ``group`` has a share of ``owner``'s server with (at least) ``scopes``.
+
+    Shares the hub state did not read are taken from the team's marker.
+    """
+    if group is None:
+        return False
+    if hub.verified_shares is None or owner in hub.verified_shares:
+        return any(
+            share.group == group.name and set(scopes) <= share.scopes
+            for share in hub.shares.get(owner, ())
+        )
+    marker = team_marker(group) or {}
+    vouched = marker.get("share_scopes")
+    return bool(
+        isinstance(vouched, list)
+        and vouched
+        and not marker.get("retired")
+        and set(scopes) <= set(vouched)
     )

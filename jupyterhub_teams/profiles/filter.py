@@ -124,35 +124,38 @@ def profile_entries(profile_list: Any) -> list[Mapping[str, Any]]:
     )
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ProfileConfigError(f"{where} must be a dict, not {type(value).__name__}")
-    return value
+def _at(where: str, choice: str | None) -> str:
+    """Where an entry is, for messages; a choice's path is only built when it is needed."""
+    return where if choice is None else f"{where}.choices[{choice!r}]"
 
 
-def _groups_of(entry: Mapping[str, Any], where: str) -> frozenset[str] | None:
-    """The entry's ``allowed_groups`` (``None``: everyone)."""
+def _mapping(value: Any, where: str, choice: str | None = None) -> Mapping[str, Any]:
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    raise ProfileConfigError(f"{_at(where, choice)} must be a dict, not {type(value).__name__}")
+
+
+def _permits(
+    entry: Mapping[str, Any], viewer: Viewer, where: str, choice: str | None = None
+) -> bool:
+    """Whether ``viewer`` may use the entry (no ``allowed_groups``: everyone)."""
     if "allowed_groups" not in entry:
-        return None
+        return True
     groups = entry["allowed_groups"]
     # a bare string would be read as a set of one-letter groups: refuse it rather than guess
     if isinstance(groups, str | bytes) or not isinstance(groups, Iterable):
         raise ProfileConfigError(
-            f"{where}.allowed_groups must be a list of group names, not {groups!r}; "
-            "remove the key to allow everyone"
+            f"{_at(where, choice)}.allowed_groups must be a list of group names, not "
+            f"{groups!r}; remove the key to allow everyone"
         )
-    names = list(groups)
+    names = groups if type(groups) is list else list(groups)
     for name in names:
-        if not isinstance(name, str) or not name:
+        if type(name) is not str or not name:
             raise ProfileConfigError(
-                f"{where}.allowed_groups must hold group names (non-empty strings), got {name!r}"
+                f"{_at(where, choice)}.allowed_groups must hold group names (non-empty "
+                f"strings), got {name!r}"
             )
-    return frozenset(names)
-
-
-def _permits(entry: Mapping[str, Any], viewer: Viewer, where: str) -> bool:
-    groups = _groups_of(entry, where)
-    return groups is None or not viewer.groups.isdisjoint(groups)
+    return not viewer.groups.isdisjoint(names)
 
 
 def _team_only(profile: Mapping[str, Any], where: str) -> bool:
@@ -162,28 +165,36 @@ def _team_only(profile: Mapping[str, Any], where: str) -> bool:
     return value
 
 
-def _overrides(entry: Mapping[str, Any], where: str) -> Mapping[str, Any] | None:
+def _overrides(
+    entry: Mapping[str, Any], where: str, choice: str | None = None
+) -> Mapping[str, Any] | None:
     present = [key for key in OVERRIDE_KEYS if key in entry]
     if len(present) > 1:
         raise ProfileConfigError(
-            f"{where} has both spawner_override and kubespawner_override; use one"
+            f"{_at(where, choice)} has both spawner_override and kubespawner_override; use one"
         )
     if not present:
         return None
     value = entry[present[0]]
     if value is None:
         return None
-    return _mapping(value, f"{where}.{present[0]}")
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    raise ProfileConfigError(
+        f"{_at(where, choice)}.{present[0]} must be a dict, not {type(value).__name__}"
+    )
 
 
-def _copy_entry(entry: Mapping[str, Any], where: str, override_key: str) -> Profile:
+def _copy_entry(
+    entry: Mapping[str, Any], where: str, override_key: str, choice: str | None = None
+) -> Profile:
     """The entry without its access keys, its overrides under ``override_key``."""
     copied = {
         key: value
         for key, value in entry.items()
         if key not in ACCESS_KEYS and key not in OVERRIDE_KEYS
     }
-    overrides = _overrides(entry, where)
+    overrides = _overrides(entry, where, choice)
     if overrides is not None:
         copied[override_key] = dict(overrides)
     return copied
@@ -227,12 +238,11 @@ def _filter_option(
     choices = _mapping(choices, f"{where}.choices")
     kept: dict[str, Profile] = {}
     for key, choice in choices.items():
-        choice_where = f"{where}.choices[{key!r}]"
-        if not isinstance(key, str) or not key:
+        if type(key) is not str or not key:
             raise ProfileConfigError(f"{where}.choices keys must be non-empty strings: {key!r}")
-        choice = _mapping(choice, choice_where)
-        if _permits(choice, viewer, choice_where):
-            kept[key] = _copy_entry(choice, choice_where, override_key)
+        choice = _mapping(choice, where, key)
+        if _permits(choice, viewer, where, key):
+            kept[key] = _copy_entry(choice, where, override_key, key)
     unlisted = _unlisted(option, where)
     keep_unlisted = unlisted is not None and _permits(unlisted, viewer, f"{where}.unlisted_choice")
     if not kept and not keep_unlisted:

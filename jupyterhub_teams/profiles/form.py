@@ -108,7 +108,7 @@ def _render_option(
     lines = [
         '<div class="jht-option form-group">',
         f'<label for="{escape(field)}">{escape(label)}</label>',
-        f'<select class="form-control" name="{escape(field)}" id="{escape(field)}">',
+        f'<select class="form-select" name="{escape(field)}" id="{escape(field)}">',
     ]
     for key, choice in choices.items():
         selected = " selected" if key == picked else ""

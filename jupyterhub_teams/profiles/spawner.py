@@ -201,6 +201,25 @@ async def apply_overrides(spawner: Any, overrides: Mapping[str, Any]) -> None:
         setattr(spawner, name, merge_setting(getattr(spawner, name), value))
 
 
+# user options some spawners act on by themselves, keyed by a setting that identifies them:
+# DockerSpawner starts the image named by user_options["image"] (if allowed_images lets it)
+_READ_BY_SPAWNER = {"allowed_images": "image"}
+
+
+def refuse_clashes(spawner: Any, profile: Mapping[str, Any]) -> None:
+    """A profile option the spawner would also read as its own user option is a configuration
+    error: the spawner would act on the choice's key (``"default"``) rather than the profile's
+    overrides."""
+    options = profile.get("profile_options") or {}
+    for setting, key in _READ_BY_SPAWNER.items():
+        if key in options and spawner.has_trait(setting):
+            raise ProfileConfigError(
+                f"{type(spawner).__name__} reads the user option {key!r} itself; rename the "
+                f"profile option {key!r} of profile {profile['slug']!r} (for example "
+                f"'container_{key}') and set the setting in its choices' spawner_override"
+            )
+
+
 def make_options_form(profiles: Profiles) -> Hook:
     """``Spawner.options_form``: the profile form, or why there is none.
 
@@ -240,6 +259,7 @@ def make_apply_user_options(profiles: Profiles, then: Hook | None) -> Hook:
             selection.as_user_options(),
         )
         try:
+            refuse_clashes(spawner, selection.profile)
             for overrides in selected_overrides(selection, profiles.override_key):
                 await apply_overrides(spawner, overrides)
         except ProfileConfigError as problem:

@@ -29,7 +29,14 @@ async def run_service() -> None:
     source = teams.make_source()
     log.info("jupyterhub-teams sync: %s every %.0f s", source, teams.sync_interval)
     async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
-        await sync_forever(client, source, teams.policy(), teams.sync_interval, stop)
+        await sync_forever(
+            client,
+            source,
+            teams.policy(),
+            teams.sync_interval,
+            stop,
+            share_check_cycles=teams.share_check_cycles,
+        )
 
 
 def main() -> None:

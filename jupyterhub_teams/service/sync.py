@@ -41,6 +41,7 @@ async def sync_once(
     *,
     apply: bool = True,
     allow_large_removal: bool = False,
+    share_sample: tuple[int, int] | None = None,
 ) -> SyncReport:
     """Read the directory and the hub, plan, and (with ``apply``) carry the plan out.
 
@@ -51,7 +52,7 @@ async def sync_once(
     report = SyncReport()
     try:
         snapshot = await source.snapshot()
-        state = await read_hub_state(client, policy)
+        state = await read_hub_state(client, policy, share_sample=share_sample)
         report.plan = make_plan(snapshot, state, policy, allow_large_removal=allow_large_removal)
         if apply and report.plan.actions:
             await apply_actions(client, report.plan.actions)
@@ -71,12 +72,16 @@ async def sync_forever(
     policy: Policy,
     interval: float,
     stop: asyncio.Event | None = None,
+    share_check_cycles: int = 10,
 ) -> None:
     """Sync every ``interval`` seconds until ``stop`` is set. Never raises on a failed sync."""
     stop = stop or asyncio.Event()
     reported: set[str] = set()
+    cycle = 0
     while not stop.is_set():
-        report = await sync_once(client, source, policy)
+        # every share is re-read once every `share_check_cycles` syncs; markers vouch between
+        report = await sync_once(client, source, policy, share_sample=(cycle, share_check_cycles))
+        cycle += 1
         if report.error or report.plan.held:
             log.error("%s", report.summary())
         elif report.plan.actions:

@@ -63,6 +63,7 @@ class Hub:
         sync_interval: float = 5.0,
         revocation_interval: int = 10,
         extra_config: str = "",
+        pre_config: str = "",
     ) -> None:
         self.state_dir = state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,8 @@ class Hub:
         self.sync_interval = sync_interval
         self.revocation_interval = revocation_interval
         self.extra_config = extra_config
+        # config that setup(c), called by configure_demo, must see (e.g. the directory source)
+        self.pre_config = pre_config
         self.log_path = state_dir / "hub.log"
         self.process: subprocess.Popen[bytes] | None = None
         self._descendants: dict[int, psutil.Process] = {}
@@ -95,6 +98,11 @@ class Hub:
                     {{"name": "admin", "services": ["test-admin"]}},
                 ]
                 c.JupyterHub.log_level = "DEBUG"
+                """
+            )
+            + textwrap.dedent(self.pre_config)
+            + textwrap.dedent(
+                f"""
                 configure_demo(
                     c,
                     state_dir={str(self.state_dir)!r},

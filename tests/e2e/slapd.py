@@ -202,5 +202,20 @@ class Slapd:
         if result.returncode != 0:
             raise RuntimeError(f"ldapmodify failed ({result.returncode}): {result.stderr}")
 
+    def modify_offline(self, ldif: str) -> None:
+        """Apply an LDIF change to the data while slapd is stopped (slapmodify)."""
+        assert self.process is None, "slapmodify needs slapd stopped"
+        change = self.state_dir / "offline-change.ldif"
+        change.write_text(ldif)
+        slapmodify = shutil.which("slapmodify") or "/usr/sbin/slapmodify"
+        result = subprocess.run(
+            [slapmodify, "-f", str(self.conf), "-l", str(change)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"slapmodify failed ({result.returncode}): {result.stderr}")
+
     def load_directory(self, directory: GeneratedDirectory) -> Slapd:
         return self.load(directory.ldif(member_of=self.member_of))

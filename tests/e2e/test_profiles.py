@@ -303,6 +303,31 @@ def test_team_servers_get_team_profiles_only(hub: Hub, sessions: dict[str, Perso
         stop(hub, account)
 
 
+def test_a_person_picks_their_own_image_in_a_browser(hub: Hub) -> None:
+    """The form as a browser uses it: picking an option selects its profile, "Another image…"
+    shows the text field, Start applies the choice."""
+    browser_helpers = pytest.importorskip("tests.e2e.browser")
+    image = "quay.io/jupyter/julia-notebook:2024-10-01"
+    with browser_helpers.chromium() as browser:
+        page = browser_helpers.log_in(browser, hub.url, "carol")
+        page.goto(f"{hub.url}/hub/spawn")
+        own = page.locator(f"[name='{OWN_IMAGE}']")
+        assert own.is_hidden()
+        page.select_option(f"select[name='{IMAGE}']", "unlisted-choice")
+        assert own.is_visible()
+        assert page.locator("#profile-item-standard").is_checked()
+        own.fill(image)
+        browser_helpers.screenshot(page, "profiles-spawn-form-carol")
+        page.click("#spawn_form [type=submit]")
+        try:
+            wait_ready(hub, "carol")
+            env = environment(hub, "carol")
+            assert env[IMAGE_VARIABLE] == image
+            assert env["MEM_LIMIT"] == str(GIB)
+        finally:
+            stop(hub, "carol")
+
+
 def test_someone_allowed_no_profile_is_told_so(tmp_path: Path) -> None:
     only_physics = [
         {

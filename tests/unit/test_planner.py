@@ -77,6 +77,8 @@ def marker(team: str, source: str | None = None, *, retired: bool = False) -> di
         "source_group": source if source is not None else team,
         "origin": "directory",
         "retired": retired,
+        # the share the marker vouches for: none once retired
+        "share_scopes": [] if retired else list(scopes(f"collab-{team}")),
     }
 
 
@@ -165,12 +167,12 @@ def test_demo_from_empty_hub() -> None:
         CreateGroup("chemistry", ("alice", "carol")),
         CreateGroup("gpu-users", ("erin",)),
         CreateGroup("physics", ("alice", "bob")),
-        SetGroupProperties("chemistry", {TEAM_PROPERTY: marker("chemistry")}, "new team"),
-        SetGroupProperties("gpu-users", {TEAM_PROPERTY: marker("gpu-users")}, "new team"),
-        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics")}, "new team"),
         GrantGroupShare("collab-chemistry", "chemistry", scopes("collab-chemistry")),
         GrantGroupShare("collab-gpu-users", "gpu-users", scopes("collab-gpu-users")),
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics")),
+        SetGroupProperties("chemistry", {TEAM_PROPERTY: marker("chemistry")}, "new team"),
+        SetGroupProperties("gpu-users", {TEAM_PROPERTY: marker("gpu-users")}, "new team"),
+        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics")}, "new team"),
     ]
     assert plan.refusals == []
     assert plan.notes == []
@@ -247,13 +249,13 @@ def test_new_team_next_to_existing_ones() -> None:
         CreateUsers(("collab-data-science-ml",)),
         CreateGroup("data-science-ml", ("dave",)),
         AddGroupMembers(ACCOUNTS, ("collab-data-science-ml",)),
+        GrantGroupShare(
+            "collab-data-science-ml", "data-science-ml", scopes("collab-data-science-ml")
+        ),
         SetGroupProperties(
             "data-science-ml",
             {TEAM_PROPERTY: marker("data-science-ml", "Data Science/ML")},
             "new team",
-        ),
-        GrantGroupShare(
-            "collab-data-science-ml", "data-science-ml", scopes("collab-data-science-ml")
         ),
     ]
 
@@ -338,8 +340,8 @@ def test_readding_a_group_restores_its_team() -> None:
     plan = plan_for(demo(), retired)
     assert plan.actions == [
         AddGroupMembers("physics", ("alice", "bob")),
-        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics")}, "restore retired team"),
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics")),
+        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics")}, "restore retired team"),
     ]
     restored = simulate(retired, plan.actions)
     assert restored.groups == original.groups
@@ -391,8 +393,8 @@ def test_incomplete_snapshot_still_creates_new_teams() -> None:
         CreateUsers,
         CreateGroup,
         CreateGroup,
-        SetGroupProperties,
         GrantGroupShare,
+        SetGroupProperties,
     ]
 
 
@@ -530,8 +532,8 @@ def test_unmanaged_group_with_a_team_name_is_adopted() -> None:
     plan = plan_for(demo(), state)
     assert plan.actions == [
         AddGroupMembers("physics", ("bob",)),
-        SetGroupProperties("physics", {"colour": "blue", TEAM_PROPERTY: marker("physics")}, "team"),
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics")),
+        SetGroupProperties("physics", {"colour": "blue", TEAM_PROPERTY: marker("physics")}, "team"),
         RemoveGroupMembers("physics", ("mallory",)),
     ]
     assert plan.notes == ["adopting the existing hub group 'physics' as a team"]
@@ -629,8 +631,8 @@ def test_grants_come_before_any_removal() -> None:
         CreateGroup("biology", ("bob",)),
         AddGroupMembers(ACCOUNTS, ("collab-biology",)),
         AddGroupMembers("physics", ("dave",)),
-        SetGroupProperties("biology", {TEAM_PROPERTY: marker("biology")}, "new team"),
         GrantGroupShare("collab-biology", "biology", scopes("collab-biology")),
+        SetGroupProperties("biology", {TEAM_PROPERTY: marker("biology")}, "new team"),
         RevokeGroupShare("collab-gpu-users", "gpu-users"),
         RemoveGroupMembers("chemistry", ("alice",)),
         RemoveGroupMembers("physics", ("bob",)),
@@ -661,8 +663,8 @@ def test_grants_come_before_any_removal() -> None:
         "create-users",
         "create-group",
         "add-members",
-        "set-group-properties",
         "grant-share",
+        "set-group-properties",
         "revoke-share",
         "remove-members",
         "stop-server",
@@ -765,7 +767,7 @@ def test_plan_json_and_description() -> None:
     data = plan.to_json()
     assert json.loads(json.dumps(data)) == data
     assert data["actions"][0] == {"action": "create-users", "names": ["alice", "collab-physics"]}
-    assert data["actions"][-1] == {
+    assert data["actions"][-2] == {
         "action": "grant-share",
         "owner": "collab-physics",
         "group": "physics",
@@ -862,3 +864,16 @@ def test_a_directory_group_never_takes_over_a_team_created_in_the_hub() -> None:
         getattr(a, "owner", None) for a in plan.actions
     }
     assert "physics" not in touched and "collab-physics" not in touched
+
+
+def test_a_share_revoked_behind_the_syncs_back_is_restored_once_read() -> None:
+    state = demo_state()
+    shares = {k: v for k, v in state.shares.items() if k != "collab-physics"}
+    # not re-read this time: the marker vouches for it, nothing to do
+    trusted = replace(state, shares=shares, verified_shares=frozenset({"collab-chemistry"}))
+    assert plan_for(demo(), trusted).actions == []
+    # read: the missing share is granted again
+    read = replace(state, shares=shares, verified_shares=frozenset({"collab-physics"}))
+    assert plan_for(demo(), read).actions == [
+        GrantGroupShare("collab-physics", "physics", scopes("collab-physics"))
+    ]

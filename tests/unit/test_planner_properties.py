@@ -294,6 +294,7 @@ def test_every_team_has_its_members_and_share(case: Case) -> None:
             "source_group": team.source_group,
             "origin": "directory",
             "retired": False,
+            "share_scopes": list(case.policy.share_scopes(team.account)),
         }
         if team.name in case.before.groups:
             # adopting or updating a group keeps whatever else its properties hold
@@ -424,7 +425,11 @@ def test_teams_that_left_the_directory_are_retired(case: Case) -> None:
             continue
         after = case.after.groups[name]
         assert after.users == frozenset()
-        assert team_marker(after) == {**marker, "retired": True}
+        # a retired marker vouches for no share
+        expected = (
+            marker if marker.get("retired") else {**marker, "retired": True, "share_scopes": []}
+        )
+        assert team_marker(after) == expected
         account = str(marker["account"])
         assert not any(s.group == name for s in case.after.shares.get(account, ()))
         if account in case.after.users:
@@ -477,3 +482,11 @@ def test_make_plan_is_deterministic(case: Case) -> None:
     snapshot, state = reordered(case.snapshot, case.before)
     shuffled = make_plan(snapshot, state, case.policy)
     assert shuffled.to_json() == case.plan.to_json()
+
+
+@EXAMPLES
+@given(cases())
+def test_after_a_sync_markers_alone_vouch_for_every_share(case: Case) -> None:
+    # a later sync that re-reads none of the shares plans nothing more
+    unread = dataclasses.replace(case.after, shares={}, verified_shares=frozenset())
+    assert make_plan(case.snapshot, unread, case.policy).actions == []

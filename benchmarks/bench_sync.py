@@ -1,0 +1,198 @@
+"""Sync at scale against a real hub: first full sync vs the floor, no-op resync, service memory.
+
+P2  first full sync of the generated directory (the hub already holds the people) against the
+    floor: the very same REST writes, issued by a bare concurrent loop with the same
+    concurrency, on an identical fresh hub. Reported as wall time, writes and the ratio.
+P3  a second sync right after: wall time and writes (must be 0).
+P8  peak RSS of the process running the sync (the `jupyterhub-teams sync` command, which runs
+    the same coroutine as the service), sampled every 50 ms.
+
+Usage (from the repository root, with the test environment on PATH — `scripts/dev test` sets
+it up):
+
+    python -m benchmarks.bench_sync [--people 10000] [--groups 2000] [--runs 5]
+
+Each run uses two fresh hubs (SQLite), so runs are independent. Timings are printed as
+median (min-max) over the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.gen_directory import generate
+from tests.e2e.harness import Hub
+
+# The benchmark drives syncs itself: the hub's sync service becomes an external service with a
+# known token and the very same least-privilege role, so the measured requests carry the
+# production scopes.
+SYNC_TOKEN = "0123456789abcdef0123456789abcdef"
+EXTERNAL_SERVICE = f"""
+for service in c.JupyterHub.services:
+    if service["name"] == "jupyterhub-teams":
+        service.pop("command")
+        service.pop("environment")
+        service["api_token"] = {SYNC_TOKEN!r}
+c.JupyterHub.log_level = "WARN"
+"""
+
+
+def fresh_hub(root: Path, name: str, people: list[str], directory: Path) -> Hub:
+    hub = Hub(root / name, directory=directory, extra_config=EXTERNAL_SERVICE).start()
+    for start in range(0, len(people), 1000):
+        r = hub.api("POST", "users", json={"usernames": people[start : start + 1000]})
+        assert r.status_code == 201, r.text
+    return hub
+
+
+def run_sync(hub: Hub, directory: Path) -> tuple[float, int, float, dict[str, Any]]:
+    """`jupyterhub-teams sync --json` as a subprocess: wall time, writes, peak RSS (MB)."""
+    env = {**os.environ, "JUPYTERHUB_API_URL": hub.api_url, "JUPYTERHUB_API_TOKEN": SYNC_TOKEN}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub_teams", "sync", "--json", "--directory", str(directory)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        handle = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                peak = max(peak, handle.memory_info().rss / 2**20)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    assert proc.returncode == 0, err
+    report = json.loads(out)
+    return elapsed, int(report["writes"]), peak, report
+
+
+def floor_requests(plan: dict[str, Any]) -> list[list[tuple[str, str, Any]]]:
+    """The plan's writes as raw requests, grouped in the plan's phases."""
+    phases: list[list[tuple[str, str, Any]]] = []
+    last = None
+    for action in plan["actions"]:
+        kind = action["action"]
+        if kind != last:
+            phases.append([])
+            last = kind
+        if kind == "create-users":
+            request = ("POST", "users", {"usernames": action["names"]})
+        elif kind == "create-group":
+            request = ("POST", f"groups/{action['group']}", {"users": action["members"]})
+        elif kind == "set-group-properties":
+            request = ("PUT", f"groups/{action['group']}/properties", action["properties"])
+        elif kind == "add-members":
+            request = ("POST", f"groups/{action['group']}/users", {"users": action["users"]})
+        elif kind == "grant-share":
+            body = {"group": action["group"], "scopes": action["scopes"]}
+            request = ("POST", f"shares/{action['owner']}/", body)
+        else:
+            raise ValueError(f"no floor request for {kind}")
+        phases[-1].append(request)
+    return phases
+
+
+async def run_floor(hub: Hub, phases: list[list[tuple[str, str, Any]]], concurrency: int) -> float:
+    slots = asyncio.Semaphore(concurrency)
+    headers = {"Authorization": f"token {SYNC_TOKEN}"}
+    async with httpx.AsyncClient(base_url=hub.api_url + "/", headers=headers, timeout=60) as http:
+
+        async def send(method: str, path: str, body: Any) -> None:
+            async with slots:
+                r = await http.request(method, path, json=body)
+            assert r.status_code < 400, (method, path, r.status_code, r.text)
+
+        started = time.perf_counter()
+        for phase in phases:
+            await asyncio.gather(*(send(*request) for request in phase))
+        return time.perf_counter() - started
+
+
+def summary(values: list[float], unit: str = "s", digits: int = 1) -> str:
+    return (
+        f"{statistics.median(values):.{digits}f} {unit} "
+        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=2_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    generated = generate(args.people, args.groups)
+    people = [p.uid for p in generated.people]
+    results: dict[str, list[float]] = {k: [] for k in ("p2", "floor", "ratio", "p3", "rss")}
+    writes = noop_writes = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        directory = root / "directory.yaml"
+        directory.write_text(generated.yaml())
+        for run in range(args.runs):
+            hub = fresh_hub(root, f"sync-{run}", people, directory)
+            try:
+                p2, writes, rss, report = run_sync(hub, directory)
+                p3, noop_writes, rss3, _ = run_sync(hub, directory)
+            finally:
+                hub.stop()
+            floor_hub = fresh_hub(root, f"floor-{run}", people, directory)
+            try:
+                floor = asyncio.run(run_floor(floor_hub, floor_requests(report), args.concurrency))
+            finally:
+                floor_hub.stop()
+            results["p2"].append(p2)
+            results["floor"].append(floor)
+            results["ratio"].append(p2 / floor)
+            results["p3"].append(p3)
+            results["rss"].append(max(rss, rss3))
+            print(
+                f"run {run + 1}: sync {p2:.1f} s ({writes} writes), floor {floor:.1f} s, "
+                f"ratio {p2 / floor:.2f}, no-op {p3:.1f} s ({noop_writes} writes), "
+                f"peak RSS {max(rss, rss3):.0f} MB",
+                flush=True,
+            )
+    print(
+        f"\n{args.people} people, {args.groups} groups, "
+        f"{generated.memberships()} memberships, {args.runs} runs, SQLite\n"
+        f"P2 first sync     {summary(results['p2'])}, {writes} writes\n"
+        f"   floor          {summary(results['floor'])}\n"
+        f"   ratio          {summary(results['ratio'], 'x', 2)}\n"
+        f"P3 no-op resync   {summary(results['p3'])}, {noop_writes} writes\n"
+        f"P8 peak RSS       {summary(results['rss'], 'MB', 0)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
