@@ -3,7 +3,9 @@
 P2  first full sync of the generated directory (the hub already holds the people) against the
     floor: the very same REST writes, issued by a bare concurrent loop with the same
     concurrency, on an identical fresh hub. Reported as wall time, writes and the ratio.
-P3  a second sync right after: wall time and writes (must be 0).
+P3  a second sync right after, as the service runs it (shares re-read in rotation, one tenth
+    per sync): wall time and writes (must be 0). The full check (`jupyterhub-teams sync`, every
+    share read) is reported too.
 P8  peak RSS of the process running the sync (the `jupyterhub-teams sync` command, which runs
     the same coroutine as the service), sampled every 50 ms.
 
@@ -96,6 +98,23 @@ def run_sync(hub: Hub, directory: Path) -> tuple[float, int, float, dict[str, An
     return elapsed, int(report["writes"]), peak, report
 
 
+async def service_resync(hub: Hub, directory: Path) -> tuple[float, int]:
+    """One no-op sync as the service runs it: wall time and writes."""
+    from jupyterhub_teams.hub import HubClient
+    from jupyterhub_teams.plan import Policy
+    from jupyterhub_teams.service import sync_once
+    from jupyterhub_teams.sources import YAMLDirectory
+
+    source = YAMLDirectory(directory)
+    await source.snapshot()  # the service keeps its parsed directory between syncs
+    async with HubClient(hub.api_url, SYNC_TOKEN) as client:
+        started = time.perf_counter()
+        report = await sync_once(client, source, Policy(), share_sample=(1, 10))
+        elapsed = time.perf_counter() - started
+    assert report.error is None and not report.plan.actions, report.summary()
+    return elapsed, report.writes
+
+
 def floor_requests(plan: dict[str, Any]) -> list[list[tuple[str, str, Any]]]:
     """The plan's writes as raw requests, grouped in the plan's phases."""
     phases: list[list[tuple[str, str, Any]]] = []
@@ -154,7 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     generated = generate(args.people, args.groups)
     people = [p.uid for p in generated.people]
-    results: dict[str, list[float]] = {k: [] for k in ("p2", "floor", "ratio", "p3", "rss")}
+    keys = ("p2", "floor", "ratio", "p3", "p3_full", "rss")
+    results: dict[str, list[float]] = {k: [] for k in keys}
     writes = noop_writes = 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -164,7 +184,9 @@ def main() -> None:
             hub = fresh_hub(root, f"sync-{run}", people, directory)
             try:
                 p2, writes, rss, report = run_sync(hub, directory)
-                p3, noop_writes, rss3, _ = run_sync(hub, directory)
+                p3_full, noop_writes, rss3, _ = run_sync(hub, directory)
+                p3, service_writes = asyncio.run(service_resync(hub, directory))
+                noop_writes += service_writes
             finally:
                 hub.stop()
             floor_hub = fresh_hub(root, f"floor-{run}", people, directory)
@@ -176,10 +198,12 @@ def main() -> None:
             results["floor"].append(floor)
             results["ratio"].append(p2 / floor)
             results["p3"].append(p3)
+            results["p3_full"].append(p3_full)
             results["rss"].append(max(rss, rss3))
             print(
                 f"run {run + 1}: sync {p2:.1f} s ({writes} writes), floor {floor:.1f} s, "
-                f"ratio {p2 / floor:.2f}, no-op {p3:.1f} s ({noop_writes} writes), "
+                f"ratio {p2 / floor:.2f}, no-op {p3:.1f} s (full check {p3_full:.1f} s, "
+                f"{noop_writes} writes), "
                 f"peak RSS {max(rss, rss3):.0f} MB",
                 flush=True,
             )
@@ -190,6 +214,7 @@ def main() -> None:
         f"   floor          {summary(results['floor'])}\n"
         f"   ratio          {summary(results['ratio'], 'x', 2)}\n"
         f"P3 no-op resync   {summary(results['p3'])}, {noop_writes} writes\n"
+        f"   full check     {summary(results['p3_full'])}\n"
         f"P8 peak RSS       {summary(results['rss'], 'MB', 0)}"
     )
 
