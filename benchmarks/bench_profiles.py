@@ -33,11 +33,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jupyterhub_teams.profiles.filter import (  # noqa: E402
-    Viewer,
-    check_user_options,
-    visible_profiles,
-)
+from jupyterhub_teams.profiles.filter import Viewer, visible_profiles  # noqa: E402
+from jupyterhub_teams.profiles.user_options import check_user_options  # noqa: E402
 
 PROFILES = 100
 OPTIONS = 10

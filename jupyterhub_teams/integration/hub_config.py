@@ -11,15 +11,19 @@ Hooks the admin already set are kept and called after ours.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from jupyterhub.auth import Authenticator
 from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
+from ..pages import configure_pages
 from ..profiles import configure_profiles
+from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
 
@@ -67,6 +71,25 @@ def is_team_account(user: Any, teams: JupyterHubTeams) -> bool:
     return bool(name.startswith(teams.account_prefix) and teams.accounts_group in groups)
 
 
+def make_team_refresh_skip(teams: JupyterHubTeams, then: Hook | None) -> Hook:
+    """An OAuthenticator ``refresh_user_hook`` answering "up to date" for team accounts.
+
+    Team accounts never log in, so they have no auth_state; OAuthenticator would answer "log
+    in again" for them, and JupyterHub 6.1.1 then fails a member's cookie-authenticated REST
+    start of a team server with a 500 (``refresh_pre_spawn``, on by default with auth_state,
+    refreshes the server's owner). People's refreshes go on as configured.
+    """
+
+    async def team_refresh_skip(authenticator: Any, user: Any, auth_state: Any) -> Any:
+        if is_team_account(user, teams):
+            return True
+        if then is not None:
+            return await _maybe_await(then(authenticator, user, auth_state))
+        return None
+
+    return team_refresh_skip
+
+
 def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     """A ``pre_spawn_hook`` that turns a team account's server into a team server."""
 
@@ -85,6 +108,31 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     return team_spawn_hook
 
 
+def _from_hub_environment(name: str) -> Callable[[Any], str]:
+    """A service ``environment`` value that JupyterHub calls when it starts the service: the
+    hub's own variable as it is at that moment, so the value is never part of the config."""
+
+    def value(_spawner: Any) -> str:
+        return os.environ.get(name, "")
+
+    return value
+
+
+def source_environment(teams: JupyterHubTeams) -> dict[str, Callable[[Any], str]]:
+    """The hub's environment variables the directory source needs in the sync service.
+
+    JupyterHub starts a managed service with a filtered environment (``PATH``, ``LANG``, … and
+    what the service's ``environment`` names), so a secret such as an LDAP bind password set
+    in the hub's environment would not reach the service. Sources name the variables they
+    read (``service_environment()``); building the source here also checks its options when
+    the hub starts.
+    """
+    if not hasattr(teams.source_class, "service_environment"):
+        return {}
+    names: list[str] = getattr(teams.make_source(), "service_environment")()  # noqa: B009
+    return {name: _from_hub_environment(name) for name in names}
+
+
 def setup(c: Config) -> JupyterHubTeams:
     """Add jupyterhub-teams to the hub configured by ``c``; returns the validated options.
 
@@ -92,7 +140,10 @@ def setup(c: Config) -> JupyterHubTeams:
     they are at this point.
     """
     teams = JupyterHubTeams(config=c)
-    environment = {"JUPYTERHUB_TEAMS_CONFIG": teams.to_json()}
+    environment: dict[str, Any] = {
+        "JUPYTERHUB_TEAMS_CONFIG": teams.to_json(),
+        **source_environment(teams),
+    }
     _append(
         c.JupyterHub,
         "services",
@@ -117,9 +168,18 @@ def setup(c: Config) -> JupyterHubTeams:
             }
         ],
     )
-    c.Authenticator.post_auth_hook = make_login_guard(
-        teams, _existing(c.Authenticator, "post_auth_hook")
+    after_guard = _existing(c.Authenticator, "post_auth_hook")
+    if teams.login_sync:
+        after_guard = make_login_sync(teams, after_guard)
+        # claim sources also apply at refresh_user (the hook exists from JupyterHub 6.1)
+        refresh = make_refresh_sync(teams, _existing(c.Authenticator, "reconcile_auth_state_hook"))
+        if refresh is not None and hasattr(Authenticator, "reconcile_auth_state_hook"):
+            c.Authenticator.reconcile_auth_state_hook = refresh
+    c.Authenticator.post_auth_hook = make_login_guard(teams, after_guard)
+    c.OAuthenticator.refresh_user_hook = make_team_refresh_skip(
+        teams, _existing(c.OAuthenticator, "refresh_user_hook")
     )
     c.Spawner.pre_spawn_hook = make_spawn_hook(teams, _existing(c.Spawner, "pre_spawn_hook"))
     configure_profiles(c, teams)
+    configure_pages(c, teams)
     return teams

@@ -1,17 +1,20 @@
 """Team memberships brought up to date at login, before the login's redirect.
 
 The background sync keeps everyone current every ``sync_interval``; this hook makes the person
-who is logging in current *now*, so that someone just added to a group reaches the team server
-from their first page, and someone just removed does not.
+who is logging in current *now*. Rules:
 
-Rules:
-
-* The directory is asked about this one person, off the event loop and within
-  ``login_timeout`` seconds. A directory that is down, slow or broken never fails or delays a
-  login beyond that: the person keeps the memberships the hub already has, and a log line says
-  why.
-* Only memberships of existing, active directory teams change. Creating and retiring teams is
-  the background sync's job (it applies naming refusals and the large-removal guard).
+* The directory is asked about this one person within ``login_timeout`` seconds. A directory
+  that is down, slow or broken never fails a login: the person keeps the memberships the hub
+  already has, and a log line says why. A source reading groups from the login itself
+  (``groups_at_login``: OAuth claims) is asked with the authentication dict instead.
+* Only memberships of existing, active directory teams change; creating and retiring teams is
+  the background sync's job. Exception: claims are only seen at login, so a claim team that does
+  not exist yet gets its JupyterHub group here (account and share follow at the next sync).
+* With ``Authenticator.manage_groups``, JupyterHub sets the person's groups to the login's
+  ``groups`` right after this hook: the hook makes that list hold the person's teams as they now
+  are and no other team, so the authenticator manages other groups and jupyterhub-teams teams.
+* Claim sources are applied again when the hub refreshes someone's authentication
+  (``refresh_user``), through ``reconcile_auth_state_hook`` (JupyterHub 6.1+).
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from jupyterhub import orm
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import JupyterHubTeams
 from ..naming import InvalidName, person_name, team_name
+from ..plan.policy import TEAM_PROPERTY
 from ..sources import Source, SourceError
+from ..sources.claims import is_claim_marker
 
 log = logging.getLogger("jupyterhub_teams.login")
 
@@ -54,13 +60,37 @@ async def person_groups(source: Source, person: str, prefix: str) -> set[str]:
     return groups
 
 
-def _active_directory_team(group: Any, property_key: str) -> bool:
-    marker = (group.properties or {}).get(property_key)
+async def login_groups(
+    source: Source, person: str, authentication: Mapping[str, Any], prefix: str
+) -> set[str]:
+    """The person's group names: from the login itself when the source reads them there."""
+    at_login: Callable[..., Awaitable[set[str]]] | None = getattr(source, "groups_at_login", None)
+    if at_login is not None:
+        return set(await at_login(person, authentication))
+    return await person_groups(source, person, prefix)
+
+
+def _marker(group: Any) -> Any:
+    return (group.properties or {}).get(TEAM_PROPERTY)
+
+
+def _active_directory_team(group: Any) -> bool:
+    marker = _marker(group)
     return (
         isinstance(marker, dict)
         and marker.get("origin", "directory") == "directory"
         and not marker.get("retired")
     )
+
+
+def _change(db: Any, user: Any, joined: list[Any], left: list[Any]) -> tuple[list[str], list[str]]:
+    if joined or left:
+        for group in joined:
+            user.groups.append(group)
+        for group in left:
+            user.groups.remove(group)
+        db.commit()
+    return sorted(g.name for g in joined), sorted(g.name for g in left)
 
 
 def apply_team_memberships(
@@ -70,28 +100,144 @@ def apply_team_memberships(
 
     Returns the team names joined and left. Other groups are not touched.
     """
-    from ..plan import TEAM_PROPERTY
-
     wanted = set()
     for name in directory_groups:
         with contextlib.suppress(InvalidName):
             wanted.add(team_name(name, teams.max_team_name_length))
-    current = {g.name: g for g in user.groups if _active_directory_team(g, TEAM_PROPERTY)}
+    current = {g.name: g for g in user.groups if _active_directory_team(g)}
     candidates = (
         db.query(orm.Group).filter(orm.Group.name.in_(wanted - set(current))).all()
         if wanted
         else []
     )
-    joined = [g for g in candidates if _active_directory_team(g, TEAM_PROPERTY)]
+    joined = [g for g in candidates if _active_directory_team(g)]
     left = [g for name, g in current.items() if name not in wanted]
-    if not joined and not left:
-        return [], []
-    for group in joined:
-        user.groups.append(group)
-    for group in left:
-        user.groups.remove(group)
-    db.commit()
-    return sorted(g.name for g in joined), sorted(g.name for g in left)
+    return _change(db, user, joined, left)
+
+
+def _active_claim_team(group: Any) -> bool:
+    return is_claim_marker(_marker(group)) and not _marker(group).get("retired")
+
+
+def _why_taken(marker: Any) -> str:
+    if not isinstance(marker, dict):
+        return "an existing hub group that jupyterhub-teams does not manage"
+    if marker.get("origin", "directory") != "directory":
+        return "a team created in the hub"
+    if marker.get("retired"):
+        return "a retired team"
+    return "a team of another directory source"
+
+
+def apply_claim_teams(
+    db: Any, user: Any, paths: set[str], source: Any, hub_log: Any
+) -> tuple[list[str], list[str]]:
+    """Make ``user`` a member of exactly the claim teams of its claim ``paths``.
+
+    A new team's JupyterHub group is created with its marker; a path whose team belongs to
+    another path, or whose name is taken by a group that is no claim team, is refused with a
+    log line. Groups that are not claim teams are not touched.
+    """
+    names = set(source.claim_teams(paths).teams)
+    existing = (
+        {g.name: g for g in db.query(orm.Group).filter(orm.Group.name.in_(names))} if names else {}
+    )
+    owners, taken = {}, {}
+    for name, group in existing.items():
+        if _active_claim_team(group):
+            owners[name] = str(_marker(group).get("claim", ""))
+        else:
+            taken[name] = _why_taken(_marker(group))
+    mapping = source.claim_teams(paths, owners=owners, taken=taken)
+    for refusal in mapping.refusals:
+        hub_log.warning("%s: claim %s", user.name, refusal)
+    wanted = {}
+    for team in mapping.teams.values():
+        group = existing.get(team.team)
+        if group is None:
+            group = orm.Group(name=team.team, properties={TEAM_PROPERTY: source.marker(team)})
+            db.add(group)
+            hub_log.info(
+                "new claim team %r from %r (account and share follow)", team.team, team.path
+            )
+        wanted[team.team] = group
+    current = {g.name: g for g in user.groups if _active_claim_team(g)}
+    joined = [g for name, g in wanted.items() if name not in current]
+    left = [g for name, g in current.items() if name not in wanted]
+    return _change(db, user, joined, left)
+
+
+def keep_teams_in_managed_groups(db: Any, user: Any, authentication: dict[str, Any]) -> None:
+    """Make a login's ``groups`` (applied by ``manage_groups``) carry exactly the person's teams.
+
+    Names of teams the person is not in are dropped (an authenticator's group list never makes
+    someone a team member) and the teams they are in are added (it never removes them either).
+    """
+    if authentication.get("groups") is None:
+        return  # None: the hub leaves groups alone
+    names = {str(n) for n in authentication["groups"]}
+    teams_named = (
+        {g.name for g in db.query(orm.Group).filter(orm.Group.name.in_(names)) if _marker(g)}
+        if names
+        else set()
+    )
+    mine = {g.name for g in user.groups if _marker(g)}
+    authentication["groups"] = sorted((names - teams_named) | mine)
+
+
+async def update_person(
+    source: Source,
+    teams: JupyterHubTeams,
+    db: Any,
+    user: Any,
+    authentication: dict[str, Any],
+    *,
+    occasion: str,
+    hub_log: Any,
+) -> None:
+    """Read ``user``'s groups (within ``login_timeout``) and apply them; never raises."""
+    started = time.perf_counter()
+    try:
+        groups = await asyncio.wait_for(
+            login_groups(source, user.name, authentication, teams.account_prefix),
+            teams.login_timeout,
+        )
+        if hasattr(source, "claim_teams"):
+            joined, left = apply_claim_teams(db, user, groups, source, hub_log)
+        else:
+            joined, left = apply_team_memberships(db, user, groups, teams)
+    except (SourceError, asyncio.TimeoutError, OSError) as exc:
+        reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc)
+        hub_log.warning(
+            "%s of %s: the directory could not be read (%s); keeping the team memberships "
+            "the hub already has",
+            *(occasion, user.name, reason),
+        )
+    except SQLAlchemyError as exc:
+        db.rollback()
+        hub_log.error("%s of %s: team memberships not updated: %s", occasion, user.name, exc)
+    else:
+        if joined or left:
+            took = (time.perf_counter() - started) * 1000
+            hub_log.info(
+                "%s of %s: joined %s, left %s (%.1f ms)",
+                *(occasion, user.name, joined or "none", left or "none", took),
+            )
+
+
+def _make_source(teams: JupyterHubTeams, occasion: str, name: str, hub_log: Any) -> Any:
+    try:
+        return teams.make_source()
+    except Exception as exc:  # a misconfigured source is reported, never fails a login
+        hub_log.error("%s of %s: the directory source cannot be set up: %s", occasion, name, exc)
+        return None
+
+
+async def _then(then: Hook | None, default: Any, *args: Any) -> Any:
+    if then is None:
+        return default
+    result = then(*args)
+    return await result if isinstance(result, Awaitable) else result
 
 
 def make_login_sync(teams: JupyterHubTeams, then: Hook | None) -> Hook:
@@ -104,34 +250,44 @@ def make_login_sync(teams: JupyterHubTeams, then: Hook | None) -> Hook:
         # the hub's own logger, so that these lines land in the hub's log
         hub_log = getattr(authenticator, "log", log)
         if name and hasattr(handler, "user_from_username"):
-            started = time.perf_counter()
-            try:
-                source = source or teams.make_source()
-                groups = await asyncio.wait_for(
-                    person_groups(source, name, teams.account_prefix), teams.login_timeout
+            user = handler.user_from_username(name).orm_user
+            source = source or _make_source(teams, "login", name, hub_log)
+            if source is not None:
+                db = handler.db
+                await update_person(
+                    source, teams, db, user, authentication, occasion="login", hub_log=hub_log
                 )
-            except (SourceError, asyncio.TimeoutError, OSError) as exc:
-                reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc)
-                hub_log.warning(
-                    "login of %s: the directory could not be read (%s); keeping the team "
-                    "memberships the hub already has",
-                    name,
-                    reason,
-                )
-            else:
-                user = handler.user_from_username(name)
-                joined, left = apply_team_memberships(handler.db, user.orm_user, groups, teams)
-                if joined or left:
-                    hub_log.info(
-                        "login of %s: joined %s, left %s (%.1f ms)",
-                        name,
-                        joined or "none",
-                        left or "none",
-                        (time.perf_counter() - started) * 1000,
-                    )
-        if then is not None:
-            result = then(authenticator, handler, authentication)
-            return await result if isinstance(result, Awaitable) else result
-        return authentication
+            if getattr(authenticator, "manage_groups", False):
+                keep_teams_in_managed_groups(handler.db, user, authentication)
+        return await _then(then, authentication, authenticator, handler, authentication)
 
     return login_sync
+
+
+def make_refresh_sync(teams: JupyterHubTeams, then: Hook | None) -> Hook | None:
+    """A ``reconcile_auth_state_hook`` applying a claim source at every login and refresh.
+
+    JupyterHub (6.1+) calls it after a successful ``authenticate`` or ``refresh_user``, once it
+    has applied ``manage_groups``. None when the source reads no groups at login.
+    """
+    if not hasattr(teams.source_class, "groups_at_login"):
+        return None
+    # built now so that a misconfigured source stops the hub at start, not at a login
+    source: Source | None = teams.make_source()
+
+    async def refresh_sync(authenticator: Any, auth_model: Any, existing_auth_state: Any) -> Any:
+        nonlocal source
+        hub_log = getattr(authenticator, "log", log)
+        name = auth_model.get("name") if isinstance(auth_model, dict) else None
+        db = getattr(getattr(authenticator, "parent", None), "db", None)
+        user = orm.User.find(db, name) if db is not None and name else None
+        if user is not None:
+            source = source or _make_source(teams, "refresh", user.name, hub_log)
+        if user is not None and source is not None:
+            await update_person(
+                source, teams, db, user, auth_model, occasion="refresh", hub_log=hub_log
+            )
+        default = auth_model.get("auth_state") if isinstance(auth_model, dict) else None
+        return await _then(then, default, authenticator, auth_model, existing_auth_state)
+
+    return refresh_sync

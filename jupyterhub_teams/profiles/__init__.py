@@ -1,20 +1,13 @@
 """Group-restricted spawn profiles (``allowed_groups``, ``team_only``) for every spawner.
 
-:mod:`.filter` and :mod:`.form` are pure; :mod:`.spawner` and :mod:`.kubespawner` wire them
-into a hub (``setup(c)`` calls :func:`configure_profiles`). See ``docs/profiles.md``.
+:mod:`.filter`, :mod:`.user_options` and :mod:`.form` are pure; :mod:`.spawner` and
+:mod:`.kubespawner` wire them into a hub (``setup(c)`` calls :func:`configure_profiles`). See
+``docs/profiles.md``.
 """
 
-from .filter import (
-    OptionsRefused,
-    ProfileConfigError,
-    Selection,
-    Viewer,
-    check_user_options,
-    parse_form,
-    validate_profile_list,
-    visible_profiles,
-)
+from .filter import ProfileConfigError, Viewer, validate_profile_list, visible_profiles
 from .spawner import configure_profiles
+from .user_options import OptionsRefused, Selection, check_user_options, parse_form
 
 __all__ = [
     "OptionsRefused",

@@ -2,8 +2,8 @@
 
 Pure: filtered profiles in, an HTML snippet out. JupyterHub's ``spawn.html`` puts it inside
 its ``<form>`` next to the Start button. The field names are KubeSpawner's, so the same
-:func:`~.filter.parse_form` reads both forms. Every configured name and every value a person
-typed earlier is escaped; braces are escaped too, so the snippet stays inert even if a
+:func:`~.user_options.parse_form` reads both forms. Every configured name and every value a
+person typed earlier is escaped; braces are escaped too, so the snippet stays inert even if a
 template engine were to render it again.
 """
 
@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .filter import FORM_OPTION_PREFIX, PROFILE_KEY, UNLISTED_SENTINEL, UNLISTED_SUFFIX
+from .user_options import FORM_OPTION_PREFIX, PROFILE_KEY, UNLISTED_SENTINEL, UNLISTED_SUFFIX
 
 _STYLE = """<style>
 .jht-profile { border: 1px solid #ddd; border-radius: 4px; padding: 0.5em 1em; margin: 0.5em 0; }

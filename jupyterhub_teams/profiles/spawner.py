@@ -24,19 +24,21 @@ from tornado import web
 from traitlets.config import Config
 
 from .filter import (
-    OptionsRefused,
     Profile,
     ProfileConfigError,
     Viewer,
-    check_user_options,
     default_slugify,
-    merge_setting,
-    parse_form,
-    selected_overrides,
     validate_profile_list,
     visible_profiles,
 )
 from .form import render_form, render_unavailable
+from .user_options import (
+    OptionsRefused,
+    check_user_options,
+    merge_setting,
+    parse_form,
+    selected_overrides,
+)
 
 if TYPE_CHECKING:
     from ..config import JupyterHubTeams

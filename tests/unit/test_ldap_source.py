@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from traitlets import TraitError
 from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
 from jupyterhub_teams.config import JupyterHubTeams
 from jupyterhub_teams.integration.hub_config import setup, source_environment
@@ -357,6 +358,15 @@ def test_config_for_the_service_carries_options_not_the_password(
     assert (
         rebuilt.group_name_pattern == "jh-.*" and rebuilt.bind_password_env == "TEAMS_BIND_SECRET"
     )
+
+
+def test_source_class_travels_to_the_service_by_an_importable_name() -> None:
+    carried = JupyterHubTeams(source_class=LDAPDirectory).to_json()
+    name = json.loads(carried)["JupyterHubTeams"]["source_class"]
+    # the name the documentation configures, whichever module of the package defines the class
+    assert name == "jupyterhub_teams.sources.ldap.LDAPDirectory"
+    assert import_item(name) is LDAPDirectory
+    assert JupyterHubTeams.from_json(carried).source_class is LDAPDirectory
 
 
 def test_yaml_source_needs_no_environment(tmp_path: Path) -> None:

@@ -9,19 +9,21 @@ import pytest
 
 from jupyterhub_teams.profiles.demo import demo_profile_list
 from jupyterhub_teams.profiles.filter import (
-    OptionsRefused,
     ProfileConfigError,
     Viewer,
-    check_user_options,
     default_slugify,
-    merge_setting,
-    parse_form,
-    selected_overrides,
-    substitute_value,
     validate_profile_list,
     visible_profiles,
 )
 from jupyterhub_teams.profiles.form import render_form, render_unavailable
+from jupyterhub_teams.profiles.user_options import (
+    OptionsRefused,
+    check_user_options,
+    merge_setting,
+    parse_form,
+    selected_overrides,
+    substitute_value,
+)
 
 DEMO_GROUPS = {
     "alice": {"physics", "chemistry"},

@@ -15,14 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyterhub_teams.profiles.filter import (
-    OptionsRefused,
-    Viewer,
-    check_user_options,
-    parse_form,
-    visible_profiles,
-)
+from jupyterhub_teams.profiles.filter import Viewer, visible_profiles
 from jupyterhub_teams.profiles.form import render_form
+from jupyterhub_teams.profiles.user_options import OptionsRefused, check_user_options, parse_form
 
 GROUPS = ["g0", "g1", "g2", "G0"]
 SLUGS = ["p0", "p1", "p2", "p3"]

@@ -1,0 +1,10 @@
+"""Hub pages: Teams (``/hub/teams``) and Sharing (``/hub/sharing``). See ``docs/pages.md``.
+
+:mod:`.rules` is pure; the handlers run inside the hub. ``setup(c)`` calls
+:func:`configure_pages`; nothing here is imported from JupyterHub until the hub loads its
+configuration.
+"""
+
+from .wiring import PAGES_USER_SCOPES, configure_pages
+
+__all__ = ["PAGES_USER_SCOPES", "configure_pages"]

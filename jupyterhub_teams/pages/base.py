@@ -1,0 +1,117 @@
+"""Base classes of the pages' handlers, running inside the hub like its own pages.
+
+They are JupyterHub ``BaseHandler`` subclasses, so they get exactly what the hub's pages get:
+cookie login only (no API tokens), the hub's XSRF check on every request that is not a plain
+page view (run in ``prepare`` before any method), the current user's expanded scopes
+(``has_scope``), and the hub's templates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from jupyterhub import orm
+from jupyterhub.handlers import BaseHandler
+from tornado import web
+
+from ..plan.policy import TEAM_PROPERTY
+from .rules import Actor, Refused, TeamFacts
+from .views import team_marker
+
+if TYPE_CHECKING:
+    from ..config import JupyterHubTeams
+
+TEMPLATE_DIR = "jupyterhub_teams"
+
+
+class PageHandler(BaseHandler):  # type: ignore[misc]
+    """A page of jupyterhub-teams; ``teams`` are the deployment's options."""
+
+    teams: JupyterHubTeams
+
+    def initialize(self, teams: JupyterHubTeams) -> None:
+        self.teams = teams
+
+    def is_team_account(self, user: Any) -> bool:
+        # imported here: integration.hub_config imports this package to wire it
+        from ..integration.hub_config import is_team_account
+
+        return is_team_account(user, self.teams)
+
+    async def render_page(self, template: str, **ns: Any) -> str:
+        html: str = await self.render_template(f"{TEMPLATE_DIR}/{template}", **ns)
+        return html
+
+    def find_team(self, name: str) -> tuple[Any, Mapping[str, Any]]:
+        """The ``orm.Group`` and marker of team ``name``, or 404."""
+        group = orm.Group.find(self.db, name=name)
+        marker = team_marker(group) if group is not None else None
+        if group is None or marker is None:
+            raise web.HTTPError(404, "%s", f"There is no team named {name!r}.")
+        return group, marker
+
+    def team_facts(self, group: Any, marker: Mapping[str, Any]) -> TeamFacts:
+        return TeamFacts(
+            name=group.name,
+            origin=str(marker.get("origin", "directory")),
+            retired=bool(marker.get("retired")),
+            admins=frozenset(str(a) for a in marker.get("admins", []) or []),
+            members=frozenset(u.name for u in group.users),
+        )
+
+    def actor(self, group: Any) -> Actor:
+        """The current user as the team rules see them. Someone the hub lets change the group
+        anyway (``groups`` scope on it: hub admins) counts as an admin of every team."""
+        return Actor(
+            name=self.current_user.name,
+            manages_groups=bool(self.has_scope(f"groups!group={group.name}")),
+        )
+
+    def write_marker(self, group: Any, marker: Mapping[str, Any]) -> None:
+        # a new dict: the hub's JSON column notices replacement, not mutation
+        group.properties = {**(group.properties or {}), TEAM_PROPERTY: dict(marker)}
+        self.db.commit()
+
+
+class ActionHandler(PageHandler):
+    """JSON endpoints used by the pages' scripts.
+
+    Answers and errors are JSON shaped like the hub's REST API (``{"status", "message"}``), so
+    the page shows a refusal's message the same way whether the hub or these rules refused.
+    """
+
+    def get_content_type(self) -> str:
+        return "application/json"
+
+    def json_body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise web.HTTPError(400, "%s", "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "%s", "The request body must be a JSON object.")
+        return body
+
+    def refuse(self, refusal: Refused) -> web.HTTPError:
+        return web.HTTPError(refusal.status, "%s", refusal.message)
+
+    def send(self, status: int, body: Any = None) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body) if body is not None else None)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exception = exc_info[1] if exc_info else None
+        message = self._reason
+        if isinstance(exception, web.HTTPError) and exception.log_message:
+            message = exception.log_message
+            if exception.args:
+                message = message % exception.args
+        elif status_code >= 500:
+            message = "The hub could not do this; its log says why."
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status_code, "message": message}))

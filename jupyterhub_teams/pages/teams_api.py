@@ -1,0 +1,234 @@
+"""Actions on ad-hoc teams: create one, invite, join, name admins, add and remove members.
+
+People hold no scope that creates users, groups or shares, so these run inside the hub with its
+own objects — ``orm.Group``, the app's ``User`` wrappers, ``orm.Share.grant`` — the way the
+hub's REST handlers do, after the rules in :mod:`.rules` said yes. Each request reads, checks and
+writes without yielding to the event loop in between, so two requests never interleave their
+changes to a team (the hub is one process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from jupyterhub import orm
+from jupyterhub.utils import maybe_future, url_path_join
+from tornado import web
+
+from ..naming import InvalidName, account_name, team_name
+from ..plan.policy import TEAM_PROPERTY
+from .base import ActionHandler
+from .rules import (
+    Refused,
+    check_add_member,
+    check_invite,
+    check_remove_member,
+    check_set_admin,
+    lifetime_from_seconds,
+    load_invites,
+    new_invite,
+    prune,
+    store_invites,
+    utcnow,
+)
+
+
+def join_url(base_url: str, code: str) -> str:
+    return f"{url_path_join(base_url, 'teams/join')}?code={quote(code, safe='')}"
+
+
+class CreateTeamHandler(ActionHandler):
+    """``POST {"name": ...}``: any logged-in person creates a team that lives in the hub."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        user = self.current_user
+        typed = str(self.json_body().get("name", "")).strip()
+        if self.is_team_account(user):
+            raise web.HTTPError(403, "%s", "Team accounts cannot create teams.")
+        if not typed:
+            raise web.HTTPError(400, "%s", "Give the team a name.")
+        try:
+            team = team_name(typed, self.teams.max_team_name_length)
+        except InvalidName as exc:
+            raise web.HTTPError(400, "%s", str(exc)) from None
+        account = account_name(team, self.teams.account_prefix)
+        self._check_free(team, account)
+        if self.authenticator.normalize_username(account) != account or not (
+            self.authenticator.validate_username(account)
+        ):
+            raise web.HTTPError(400, "%s", f"This hub does not accept {account!r} as a user name.")
+
+        # the team account, as POST /hub/api/users creates a user
+        owner = self.user_from_username(account)
+        try:
+            await maybe_future(self.authenticator.add_user(owner))
+        except Exception as exc:
+            self.log.error("Could not create the team account %s", account, exc_info=True)
+            self.users.delete(owner)
+            raise web.HTTPError(
+                400, "%s", f"The hub could not create the team account {account}: {exc}"
+            ) from None
+        if orm.Group.find(self.db, name=team) is not None:  # created while we awaited
+            self.users.delete(owner)
+            raise web.HTTPError(409, "%s", f"A team or group named {team!r} already exists.")
+
+        accounts = orm.Group.find(self.db, name=self.teams.accounts_group)
+        if accounts is None:
+            accounts = orm.Group(name=self.teams.accounts_group)
+            self.db.add(accounts)
+        accounts.users.append(owner.orm_user)
+        group = orm.Group(name=team)
+        self.db.add(group)
+        group.users = [user.orm_user]
+        group.properties = {
+            TEAM_PROPERTY: {
+                "account": account,
+                "source_group": typed,
+                "origin": "hub",
+                "retired": False,
+                "admins": [user.name],
+            }
+        }
+        self.db.commit()
+        # the same single group share directory teams get: members use, start and stop
+        orm.Share.grant(
+            self.db,
+            owner.orm_user.orm_spawners[""],
+            group,
+            scopes=list(self.teams.policy().share_scopes(account)),
+        )
+        self.log.info("%s created the team %s (account %s)", user.name, team, account)
+        self.send(201, {"team": team, "account": account, "name": typed})
+
+    def _check_free(self, team: str, account: str) -> None:
+        if team == self.teams.accounts_group:
+            raise web.HTTPError(409, "%s", f"{team!r} is reserved by the hub.")
+        if orm.Group.find(self.db, name=team) is not None:
+            raise web.HTTPError(409, "%s", f"A team or group named {team!r} already exists.")
+        if orm.User.find(self.db, name=account) is not None:
+            raise web.HTTPError(
+                409, "%s", f"The account {account!r} already exists; choose another name."
+            )
+
+
+class InvitesHandler(ActionHandler):
+    """``POST {"expires_in": seconds, "single_use": bool}``: a new invitation code.
+
+    The code is in the answer only; the team keeps its hash.
+    """
+
+    @web.authenticated
+    def post(self, name: str) -> None:
+        group, marker = self.find_team(name)
+        body = self.json_body()
+        now = utcnow()
+        try:
+            check_invite(self.team_facts(group, marker), self.actor(group))
+            code, invite = new_invite(
+                group.name,
+                created_by=self.current_user.name,
+                lifetime=lifetime_from_seconds(body.get("expires_in", 86400)),
+                single_use=bool(body.get("single_use", True)),
+                now=now,
+            )
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        invites = [*prune(load_invites(group.properties or {}), now), invite]
+        group.properties = store_invites(group.properties or {}, invites)
+        self.db.commit()
+        self.send(
+            201,
+            {
+                "id": invite.id,
+                "code": code,
+                "url": join_url(self.hub.base_url, code),
+                "expires_at": invite.expires_at,
+                "single_use": invite.single_use,
+            },
+        )
+
+
+class InviteHandler(ActionHandler):
+    """``DELETE``: withdraw an invitation."""
+
+    @web.authenticated
+    def delete(self, name: str, invite_id: str) -> None:
+        group, marker = self.find_team(name)
+        try:
+            check_invite(self.team_facts(group, marker), self.actor(group))
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        invites = load_invites(group.properties or {})
+        kept = [i for i in invites if i.id != invite_id]
+        if len(kept) == len(invites):
+            raise web.HTTPError(404, "%s", "There is no such invitation.")
+        group.properties = store_invites(group.properties or {}, kept)
+        self.db.commit()
+        self.send(204)
+
+
+class MembersHandler(ActionHandler):
+    """``POST {"name": ...}``: a team admin adds someone by name."""
+
+    @web.authenticated
+    def post(self, name: str) -> None:
+        group, marker = self.find_team(name)
+        person = self.authenticator.normalize_username(
+            str(self.json_body().get("name", "")).strip()
+        )
+        if not person:
+            raise web.HTTPError(400, "%s", "Give the name of the person to add.")
+        target = self.find_user(person)
+        try:
+            check_add_member(self.team_facts(group, marker), self.actor(group), person)
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        if target is None or self.is_team_account(target):
+            raise web.HTTPError(400, "%s", f"There is nobody called {person!r} on this hub.")
+        group.users.append(target.orm_user)
+        self.db.commit()
+        self.log.info("%s added %s to the team %s", self.current_user.name, person, name)
+        self.send(200, {"team": group.name, "member": person})
+
+
+class MemberHandler(ActionHandler):
+    """``DELETE``: an admin removes a member, or a member leaves."""
+
+    @web.authenticated
+    def delete(self, name: str, person: str) -> None:
+        group, marker = self.find_team(name)
+        try:
+            check_remove_member(self.team_facts(group, marker), self.actor(group), person)
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        group.users = [u for u in group.users if u.name != person]
+        admins = [a for a in marker.get("admins", []) or [] if a != person]
+        self.write_marker(group, {**marker, "admins": admins})
+        self.log.info("%s removed %s from the team %s", self.current_user.name, person, name)
+        self.send(204)
+
+
+class AdminHandler(ActionHandler):
+    """``PUT`` names a member admin of the team, ``DELETE`` takes that back."""
+
+    def _set(self, name: str, person: str, admin: bool) -> None:
+        group, marker = self.find_team(name)
+        try:
+            check_set_admin(self.team_facts(group, marker), self.actor(group), person, admin)
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        admins: list[Any] = [a for a in marker.get("admins", []) or [] if a != person]
+        if admin:
+            admins.append(person)
+        self.write_marker(group, {**marker, "admins": sorted(admins)})
+        self.send(204)
+
+    @web.authenticated
+    def put(self, name: str, person: str) -> None:
+        self._set(name, person, True)
+
+    @web.authenticated
+    def delete(self, name: str, person: str) -> None:
+        self._set(name, person, False)

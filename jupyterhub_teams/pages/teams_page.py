@@ -1,0 +1,159 @@
+"""The Teams page (``/hub/teams``), one team's card for the page's script, and the page that
+accepts an invitation (``/hub/teams/join``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyterhub import orm
+from jupyterhub.utils import url_path_join
+from tornado import web
+
+from .base import PageHandler
+from .rules import (
+    Refused,
+    check_join,
+    find_invite,
+    load_invites,
+    prune,
+    record_use,
+    store_invites,
+    team_of_code,
+    utcnow,
+)
+from .views import TeamView, needs_form, team_marker, team_view
+
+# Expiry choices offered for invitations (seconds, label).
+INVITE_LIFETIMES = [
+    (3600, "1 hour"),
+    (86400, "1 day"),
+    (7 * 86400, "7 days"),
+    (30 * 86400, "30 days"),
+]
+
+
+class TeamsBase(PageHandler):
+    async def view_of(self, group: Any, marker: Any) -> TeamView | None:
+        view = team_view(
+            self, group, marker, viewer=self.current_user.name, has_scope=self.has_scope
+        )
+        if view is not None:
+            view.spawn_url = await needs_form(self, view)
+        return view
+
+    def sees_all_teams(self) -> bool:
+        """Hub admins (anyone who may read every group) see every team, retired ones too."""
+        return bool(self.has_scope("read:groups") and self.has_scope("read:servers"))
+
+    def page_ns(self) -> dict[str, Any]:
+        return {
+            "nav_active": "teams",
+            "invite_lifetimes": INVITE_LIFETIMES,
+            "pages_static": url_path_join(self.hub.base_url, "jupyterhub-teams/static"),
+        }
+
+
+class TeamsPageHandler(TeamsBase):
+    @web.authenticated
+    async def get(self) -> None:
+        user = self.current_user
+        mine: list[TeamView] = []
+        for group in sorted(user.orm_user.groups, key=lambda g: g.name):
+            marker = team_marker(group)
+            if marker is not None and (view := await self.view_of(group, marker)):
+                mine.append(view)
+        others: list[TeamView] = []
+        if self.sees_all_teams():
+            names = {v.name for v in mine}
+            for group in self.db.query(orm.Group).order_by(orm.Group.name):
+                marker = team_marker(group)
+                if marker is None or group.name in names:
+                    continue
+                if view := team_view(
+                    self, group, marker, viewer=user.name, has_scope=self.has_scope
+                ):
+                    others.append(view)
+        html = await self.render_page(
+            "teams.html",
+            my_teams=mine,
+            other_teams=others,
+            joined=self.get_argument("joined", ""),
+            can_create=not self.is_team_account(user),
+            **self.page_ns(),
+        )
+        self.finish(html)
+
+
+class TeamCardHandler(TeamsBase):
+    """One team's card, rendered again after an action so that the page shows the hub's state."""
+
+    @web.authenticated
+    async def get(self, name: str) -> None:
+        group, marker = self.find_team(name)
+        if self.current_user.name not in {u.name for u in group.users} and not (
+            self.sees_all_teams()
+        ):
+            raise web.HTTPError(404, "%s", f"There is no team named {name!r}.")
+        view = await self.view_of(group, marker)
+        if view is None:
+            raise web.HTTPError(404, "%s", f"Team {name!r} has no account.")
+        html = await self.render_page("team_card_only.html", team=view, **self.page_ns())
+        self.finish(html)
+
+
+class JoinHandler(TeamsBase):
+    """``GET`` shows what the invitation is for (and changes nothing, so link previews are
+    harmless); ``POST`` (a form with the hub's XSRF token) joins."""
+
+    def _check(self, code: str) -> tuple[Any, Any, Any]:
+        team = team_of_code(code)
+        group = orm.Group.find(self.db, name=team)
+        marker = team_marker(group) if group is not None else None
+        if group is None or marker is None:
+            raise Refused(404, "The team this invitation is for does not exist any more.")
+        invite = find_invite(load_invites(group.properties or {}), code, utcnow())
+        check_join(self.team_facts(group, marker), self.current_user.name)
+        if self.is_team_account(self.current_user):
+            raise Refused(403, "Team accounts cannot join teams.")
+        return group, marker, invite
+
+    async def _render(self, code: str, **ns: Any) -> None:
+        html = await self.render_page("join.html", code=code, **self.page_ns(), **ns)
+        self.finish(html)
+
+    @web.authenticated
+    async def get(self) -> None:
+        code = self.get_argument("code", "")
+        try:
+            group, marker, invite = self._check(code)
+        except Refused as refusal:
+            self.set_status(refusal.status)
+            await self._render(code, error=refusal.message)
+            return
+        await self._render(
+            code,
+            error="",
+            team=group.name,
+            source_group=str(marker.get("source_group", group.name)),
+            members=sorted(u.name for u in group.users),
+            invite=invite,
+        )
+
+    @web.authenticated
+    async def post(self) -> None:
+        code = self.get_argument("code", "")
+        try:
+            group, _marker, invite = self._check(code)
+        except Refused as refusal:
+            self.set_status(refusal.status)
+            await self._render(code, error=refusal.message)
+            return
+        now = utcnow()
+        group.users.append(self.current_user.orm_user)
+        invites = record_use(prune(load_invites(group.properties or {}), now), invite)
+        group.properties = store_invites(group.properties or {}, invites)
+        self.db.commit()
+        self.log.info(
+            "%s joined the team %s with an invitation", self.current_user.name, group.name
+        )
+        self.redirect(f"{url_path_join(self.hub.base_url, 'teams')}?joined={group.name}")

@@ -1,0 +1,104 @@
+"""``configure_pages(c, teams)``: the pages' handlers, templates, scopes and revocation hook."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from traitlets.config import Config
+
+if TYPE_CHECKING:
+    from ..config import JupyterHubTeams
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# What people need to share their own servers from the Sharing page: JupyterHub's default
+# ``user`` role lets them read and revoke shares but not create them (``shares``), and sharing
+# with someone by name needs ``read:users:name`` for that someone.
+PAGES_USER_SCOPES = ("shares!user", "read:users:name")
+
+# The single-user server option that sets how long it trusts the hub's answer about a visitor.
+CACHE_OPTION = "--HubOAuth.cache_max_age"
+
+Hook = Callable[..., Any]
+
+
+def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
+    """The pages' routes, relative to the hub's prefix (``/hub`` under any ``base_url``)."""
+    from tornado.web import StaticFileHandler
+
+    from .sharing import ShareCardHandler, SharingPageHandler
+    from .teams_api import (
+        AdminHandler,
+        CreateTeamHandler,
+        InviteHandler,
+        InvitesHandler,
+        MemberHandler,
+        MembersHandler,
+    )
+    from .teams_page import JoinHandler, TeamCardHandler, TeamsPageHandler
+
+    kw = {"teams": teams}
+    team = r"/teams/api/teams/([^/]+)"
+    return [
+        (r"/teams", TeamsPageHandler, kw),
+        (r"/teams/join", JoinHandler, kw),
+        (r"/teams/card/([^/]+)", TeamCardHandler, kw),
+        (r"/teams/api/teams", CreateTeamHandler, kw),
+        (team + r"/invites", InvitesHandler, kw),
+        (team + r"/invites/([^/]+)", InviteHandler, kw),
+        (team + r"/members", MembersHandler, kw),
+        (team + r"/members/([^/]+)", MemberHandler, kw),
+        (team + r"/admins/([^/]+)", AdminHandler, kw),
+        (r"/sharing", SharingPageHandler, kw),
+        (r"/sharing/card/([^/]+)/([^/]*)", ShareCardHandler, kw),
+        (r"/jupyterhub-teams/static/(.*)", StaticFileHandler, {"path": str(STATIC)}),
+    ]
+
+
+def make_revocation_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
+    """A ``pre_spawn_hook`` making people's own servers ask the hub about visitors every
+    ``share_revocation_interval`` seconds, so that a revoked share ends soon.
+
+    Team servers are left alone: they have their own, shorter interval.
+    """
+    interval = teams.share_revocation_interval
+
+    async def share_revocation_hook(spawner: Any) -> None:
+        from ..integration.hub_config import is_team_account
+
+        if interval and not is_team_account(spawner.user, teams):
+            kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
+            spawner.args = [*kept, f"{CACHE_OPTION}={interval}"]
+        if then is not None:
+            result = then(spawner)
+            if inspect.isawaitable(result):
+                await result
+
+    return share_revocation_hook
+
+
+def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
+    """Add the Teams and Sharing pages to the hub configured by ``c`` (from ``setup(c)``).
+
+    * handlers under the hub's prefix (``c.JupyterHub.extra_handlers``);
+    * this package's templates after any the admin configured, so an admin's own
+      ``page.html`` still wins (the pages then lose only their links in the navigation bar);
+    * the scopes people need to share their own servers, added to the ``user`` role
+      (``c.JupyterHub.extra_user_scopes``) when ``user_sharing`` is on;
+    * a ``pre_spawn_hook`` shortening how long people's servers trust a share (kept hooks run
+      after it).
+    """
+    section = c.JupyterHub
+    section.extra_handlers = [*(section.get("extra_handlers") or []), *handlers(teams)]
+    paths = list(section.get("template_paths") or [])
+    if str(TEMPLATES) not in paths:
+        section.template_paths = [*paths, str(TEMPLATES)]
+    if teams.user_sharing:
+        scopes = set(section.get("extra_user_scopes") or ())
+        section.extra_user_scopes = scopes | set(PAGES_USER_SCOPES)
+    c.Spawner.pre_spawn_hook = make_revocation_hook(teams, c.Spawner.get("pre_spawn_hook"))
