@@ -77,7 +77,8 @@ class TeamsPageHandler(TeamsBase):
             "teams.html",
             my_teams=mine,
             other_teams=others,
-            joined=self.get_argument("joined", ""),
+            # only a team one really is in: the argument is part of a URL anyone can write
+            joined=next((v.name for v in mine if v.name == self.get_argument("joined", "")), ""),
             can_create=not self.is_team_account(user),
             **self.page_ns(),
         )

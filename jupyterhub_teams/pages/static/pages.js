@@ -1,4 +1,5 @@
-// Teams and Sharing pages of jupyterhub-teams.
+// Teams and Sharing pages of jupyterhub-teams: what both pages share (teams.js and
+// sharing.js register their cards here).
 //
 // Every change is a request made with the person's own hub session: the hub's REST API for
 // servers and shares, the pages' own endpoints for ad-hoc teams. Both check the XSRF token
@@ -152,371 +153,60 @@
       button.disabled = on;
     }
   }
-
-  // -- Teams ------------------------------------------------------------------------------
-
-  // Follow the hub's progress event stream for the team server's start, as the hub's own
-  // spawn-pending page does. ``retry`` says whether a refused stream (the start request has
-  // not reached the hub yet) is worth opening again.
-  function watchProgress(card, retry) {
-    var account = card.dataset.account;
-    var panel = card.querySelector(".jht-progress");
-    var bar = panel.querySelector(".progress-bar");
-    var message = panel.querySelector(".jht-progress-message");
-    var log = panel.querySelector(".jht-progress-log");
-    panel.classList.remove("d-none");
-    var url =
-      baseUrl + "api/users/" + enc(account) + "/server/progress?_xsrf=" + enc(xsrfToken());
-    var source = new EventSource(url);
-    var heard = false;
-    source.onmessage = function (event) {
-      heard = true;
-      var evt = JSON.parse(event.data);
-      if (evt.progress !== undefined) {
-        bar.style.width = evt.progress + "%";
-        panel.querySelector(".progress").setAttribute("aria-valuenow", evt.progress);
-      }
-      if (evt.message) {
-        message.textContent = evt.message;
-        var line = document.createElement("div");
-        line.textContent = evt.message;
-        log.appendChild(line);
-      }
-      if (evt.ready) {
-        source.close();
-        bar.style.width = "100%";
-        refresh(card);
-      } else if (evt.failed) {
-        source.close();
-        bar.classList.add("bg-danger");
-        panel.querySelector(".jht-progress-details").open = true;
-        refresh(card).then(function () {
-          showError("The team server did not start", { message: evt.message || "" });
-        });
-      }
-    };
-    source.onerror = function () {
-      source.close();
-      if (!heard && retry && retry()) {
-        window.setTimeout(function () {
-          watchProgress(card, retry);
-        }, 400);
-        return;
-      }
-      // the stream ends when the server is up or gone; the hub says which
-      window.setTimeout(function () {
-        refresh(card);
-      }, 500);
-    };
-  }
-
-  function waitWhileStopping(card, tries) {
-    window.setTimeout(function () {
-      refresh(card).then(function (fresh) {
-        if (fresh.dataset.state === "stopping" && tries > 0) {
-          waitWhileStopping(fresh, tries - 1);
-        }
-      });
-    }, 1000);
-  }
-
-  function teamPath(card, rest) {
-    return "teams/api/teams/" + enc(card.dataset.team) + rest;
-  }
-
-  var teamActions = {
-    start: function (card, button) {
-      busy(button, true);
-      var state = card.querySelector(".jht-state");
-      state.textContent = "Starting…";
-      state.className = "badge text-bg-warning jht-state";
-      card.querySelector(".jht-progress").classList.remove("d-none");
-      // The hub answers a start request only when the server is up or after its
-      // slow_spawn_timeout, so progress is followed while the request is still open.
-      var waiting = true;
-      var watching = false;
-      var request = call("POST", "api/users/" + enc(card.dataset.account) + "/server");
-      window.setTimeout(function () {
-        if (waiting) {
-          watching = true;
-          watchProgress(card, function () {
-            return waiting;
-          });
-        }
-      }, 300);
-      return request.then(
-        function () {
-          waiting = false;
-          if (!watching) {
-            return refresh(card);
-          }
-          return null;
-        },
-        function (err) {
-          waiting = false;
-          return refresh(card).then(function () {
-            throw err;
-          });
-        },
-      );
-    },
-    stop: function (card, button) {
-      busy(button, true);
-      return call("DELETE", "api/users/" + enc(card.dataset.account) + "/server").then(
-        function () {
-          return refresh(card).then(function (fresh) {
-            if (fresh.dataset.state === "stopping") {
-              waitWhileStopping(fresh, 60);
-            }
-          });
-        },
-      );
-    },
-    admin: function (card, button, row) {
-      return call("PUT", teamPath(card, "/admins/" + enc(row.dataset.member))).then(function () {
-        return refresh(card);
-      });
-    },
-    unadmin: function (card, button, row) {
-      return call("DELETE", teamPath(card, "/admins/" + enc(row.dataset.member))).then(
-        function () {
-          return refresh(card);
-        },
-      );
-    },
-    remove: function (card, button, row) {
-      return call("DELETE", teamPath(card, "/members/" + enc(row.dataset.member))).then(
-        function () {
-          return refresh(card);
-        },
-      );
-    },
-    leave: function (card, button, row) {
-      return call("DELETE", teamPath(card, "/members/" + enc(row.dataset.member))).then(
-        function () {
-          window.location.reload();
-        },
-      );
-    },
-    withdraw: function (card, button, row) {
-      return call("DELETE", teamPath(card, "/invites/" + enc(row.dataset.invite))).then(
-        function () {
-          return refresh(card);
-        },
-      );
-    },
-  };
-
-  function setUpTeam(card) {
-    if (card.dataset.state === "starting") {
-      watchProgress(card, null);
-    }
-    var add = card.querySelector("form.jht-add-member");
-    if (add) {
-      add.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var name = add.elements.name.value.trim();
-        call("POST", teamPath(card, "/members"), { name: name }).then(
-          function () {
-            return refresh(card);
-          },
-          function (err) {
-            showError("Could not add " + name, err);
-          },
-        );
-      });
-    }
-    var invite = card.querySelector("form.jht-invite");
-    if (invite) {
-      invite.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var body = {
-          expires_in: parseInt(invite.elements.expires_in.value, 10),
-          single_use: invite.elements.single_use.value === "1",
-        };
-        call("POST", teamPath(card, "/invites"), body).then(
-          function (data) {
-            var link = new URL(data.url, window.location.origin).href;
-            var who = data.single_use ? "one person" : "anyone who has it";
-            linkBox(
-              card,
-              "Invitation link",
-              link,
-              "Send it to the person you invite. It works for " + who + " until " +
-                localTime(data.expires_at) +
-                "; it is shown only now, as the hub keeps only a fingerprint of it.",
-            );
-            return refresh(card);
-          },
-          function (err) {
-            showError("Could not create an invitation", err);
-          },
-        );
-      });
-    }
-  }
-
-  function setUpCreateTeam(form) {
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var name = form.elements.name.value.trim();
-      call("POST", "teams/api/teams", { name: name }).then(
-        function (data) {
-          window.location.assign(baseUrl + "teams#team-" + enc(data.team));
-          window.location.reload();
-        },
-        function (err) {
-          showError("Could not create the team", err);
-        },
-      );
-    });
-  }
-
-  // -- Sharing ----------------------------------------------------------------------------
-
-  function sharePath(card, kind) {
-    return "api/" + kind + "/" + enc(card.dataset.owner) + "/" + enc(card.dataset.server);
-  }
-
-  function chosenScopes(select) {
-    return select.options[select.selectedIndex].dataset.scopes.split(" ");
-  }
-
-  var shareActions = {
-    "revoke-user": function (card, button, row) {
-      return call("PATCH", sharePath(card, "shares"), { user: row.dataset.user }).then(
-        function () {
-          return refresh(card);
-        },
-      );
-    },
-    "revoke-group": function (card, button, row) {
-      return call("PATCH", sharePath(card, "shares"), { group: row.dataset.group }).then(
-        function () {
-          return refresh(card);
-        },
-      );
-    },
-    "delete-code": function (card, button, row) {
-      var path = sharePath(card, "share-codes") + "?id=" + enc(row.dataset.code);
-      return call("DELETE", path).then(function () {
-        return refresh(card);
-      });
-    },
-    "revoke-all": function (card, button) {
-      // a second click confirms; a native confirm() would block the page
-      if (button.dataset.armed !== "1") {
-        button.dataset.armed = "1";
-        button.textContent = "Click again to revoke everyone";
-        window.setTimeout(function () {
-          if (button.isConnected) {
-            button.dataset.armed = "";
-            button.textContent = "Revoke everyone and delete all links";
-          }
-        }, 5000);
-        return Promise.resolve();
-      }
-      busy(button, true);
-      return call("DELETE", sharePath(card, "shares"))
-        .then(function () {
-          return call("DELETE", sharePath(card, "share-codes"));
-        })
-        .then(function () {
-          return refresh(card);
-        });
-    },
-  };
-
-  function setUpServer(card) {
-    var byName = card.querySelector("form.jht-share-user");
-    if (byName) {
-      byName.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var name = byName.elements.user.value.trim();
-        var wanted = chosenScopes(byName.elements.level);
-        call("POST", sharePath(card, "shares"), { user: name, scopes: wanted })
-          .then(function (share) {
-            // granting only adds scopes: take away what a lower level leaves out
-            var extra = (share.scopes || []).filter(function (scope) {
-              return wanted.indexOf(scope) < 0;
-            });
-            if (extra.length) {
-              return call("PATCH", sharePath(card, "shares"), { user: name, scopes: extra });
-            }
-            return null;
-          })
-          .then(
-            function () {
-              return refresh(card);
-            },
-            function (err) {
-              showError("Could not share with " + name, err);
-            },
-          );
-      });
-    }
-    var byCode = card.querySelector("form.jht-share-code");
-    if (byCode) {
-      byCode.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var body = {
-          scopes: chosenScopes(byCode.elements.level),
-          expires_in: parseInt(byCode.elements.expires_in.value, 10),
-        };
-        call("POST", sharePath(card, "share-codes"), body).then(
-          function (data) {
-            var link = data.full_accept_url || new URL(data.accept_url, window.location.origin).href;
-            linkBox(
-              card,
-              "Share link",
-              link,
-              "Whoever opens it while logged in to this hub can accept it, until " +
-                localTime(data.expires_at) +
-                ". The hub shows a link only once; delete it below to stop it from working.",
-            );
-            return refresh(card);
-          },
-          function (err) {
-            showError("Could not create a share link", err);
-          },
-        );
-      });
-    }
-  }
-
   // -- wiring -----------------------------------------------------------------------------
+
+  // card selector -> {setUp, actions}; an action gets (card, button, row) and returns a promise
+  var kinds = [];
+
+  function kindOf(card) {
+    for (var i = 0; i < kinds.length; i++) {
+      if (card.matches(kinds[i].selector)) {
+        return kinds[i];
+      }
+    }
+    return null;
+  }
 
   function setUp(root) {
     localTimes(root);
-    if (root.matches(".jht-team")) {
-      setUpTeam(root);
-    } else if (root.matches(".jht-server")) {
-      setUpServer(root);
+    var kind = kindOf(root);
+    if (kind) {
+      kind.setUp(root);
     }
+  }
+
+  function register(selector, setUpCard, actions) {
+    var kind = { selector: selector, setUp: setUpCard, actions: actions };
+    kinds.push(kind);
+    document.querySelectorAll(selector).forEach(setUpCard);
   }
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
-    if (!button) {
-      return;
-    }
-    var card = button.closest(".jht-team, .jht-server");
-    var actions = card && card.matches(".jht-team") ? teamActions : shareActions;
-    var action = card && actions[button.dataset.action];
+    var card = button && button.closest("[data-card-url]");
+    var kind = card && kindOf(card);
+    var action = kind && kind.actions[button.dataset.action];
     if (!action) {
       return;
     }
-    var row = button.closest("tr");
-    action(card, button, row).catch(function (err) {
+    action(card, button, button.closest("tr")).catch(function (err) {
       busy(button, false);
       showError(button.textContent.trim(), err);
     });
   });
 
   localTimes(document);
-  document.querySelectorAll(".jht-team, .jht-server").forEach(setUp);
-  var create = document.querySelector("form.jht-create-team");
-  if (create) {
-    setUpCreateTeam(create);
-  }
+
+  window.jupyterhubTeams = {
+    baseUrl: baseUrl,
+    busy: busy,
+    call: call,
+    enc: enc,
+    linkBox: linkBox,
+    localTime: localTime,
+    refresh: refresh,
+    register: register,
+    showError: showError,
+    xsrfToken: xsrfToken,
+  };
 })();
