@@ -99,7 +99,10 @@ def _permits(
         return True
     groups = entry["allowed_groups"]
     # a bare string would be read as a set of one-letter groups: refuse it rather than guess
-    if isinstance(groups, str | bytes) or not isinstance(groups, Iterable):
+    # (the exact-type test first: this runs for every choice of every profile)
+    if type(groups) is not list and (
+        isinstance(groups, str | bytes) or not isinstance(groups, Iterable)
+    ):
         raise ProfileConfigError(
             f"{_at(where, choice)}.allowed_groups must be a list of group names, not "
             f"{groups!r}; remove the key to allow everyone"
@@ -124,6 +127,8 @@ def _team_only(profile: Mapping[str, Any], where: str) -> bool:
 def _overrides(
     entry: Mapping[str, Any], where: str, choice: str | None = None
 ) -> Mapping[str, Any] | None:
+    if OVERRIDE_KEYS[0] not in entry and OVERRIDE_KEYS[1] not in entry:
+        return None  # the common case, checked without building anything
     present = [key for key in OVERRIDE_KEYS if key in entry]
     if len(present) > 1:
         raise ProfileConfigError(
