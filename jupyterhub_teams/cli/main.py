@@ -9,11 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from traitlets import TraitError
+
 from ..config import JupyterHubTeams
 from ..hub import HubClient, read_hub_state
 from ..plan.audit import audit
 from ..service.sync import sync_once
-from ..sources import YAMLDirectory
 
 
 def _hub_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,10 +34,16 @@ def _hub_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _directory_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
         "--directory",
-        required=True,
         help="YAML directory file (see the docs for its format)",
+    )
+    where.add_argument(
+        "--config",
+        help="the hub's jupyterhub_config.py: use its c.JupyterHubTeams options and directory "
+        "source (LDAP, claims, ...); secrets come from the same environment variables or files "
+        "the hub uses",
     )
 
 
@@ -79,11 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> JupyterHubTeams:
+    config_file = getattr(args, "config", None)
+    if config_file:
+        return _options_from_hub_config(config_file)
     return JupyterHubTeams(
         account_prefix=args.account_prefix,
         accounts_group=args.accounts_group,
         directory=getattr(args, "directory", "") or "",
     )
+
+
+def _options_from_hub_config(path: str) -> JupyterHubTeams:
+    """The options of the hub configured by ``path`` (the file is executed, as the hub does)."""
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        config = PyFileConfigLoader(name, folder).load_config()
+    except ConfigFileNotFound as exc:
+        raise SystemExit(f"jupyterhub-teams: no hub configuration at {path}") from exc
+    return JupyterHubTeams(config=config)
 
 
 def _client(args: argparse.Namespace) -> HubClient:
@@ -95,10 +117,14 @@ def _client(args: argparse.Namespace) -> HubClient:
 
 async def _plan_or_sync(args: argparse.Namespace, apply: bool) -> int:
     teams = _options(args)
+    try:
+        source = teams.make_source()
+    except TraitError as exc:
+        raise SystemExit(f"jupyterhub-teams: {exc}") from exc
     async with _client(args) as client:
         report = await sync_once(
             client,
-            YAMLDirectory(teams.directory),
+            source,
             teams.policy(),
             apply=apply,
             allow_large_removal=getattr(args, "allow_large_removal", False),

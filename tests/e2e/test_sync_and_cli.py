@@ -126,6 +126,13 @@ def test_plan_sync_audit_commands(big_hub: Hub, tmp_path: Path) -> None:
     # plan changed nothing
     assert "newcomer" not in team_groups(big_hub)["group-000"]
 
+    # the hub's own configuration file gives the same plan as the directory flag
+    from_config = cli(
+        big_hub, "plan", "--config", str(big_hub.state_dir / "jupyterhub_config.py"), "--json"
+    )
+    assert from_config.returncode == 0, from_config.stderr
+    assert json.loads(from_config.stdout)["actions"] == []
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("groups: [unclosed\n")
     broken = cli(big_hub, "plan", "--directory", str(bad))
