@@ -33,7 +33,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jupyterhub_teams.profiles.filter import Viewer, visible_profiles  # noqa: E402
+from jupyterhub_teams.profiles.compiled import CompiledProfiles, visible_profiles  # noqa: E402
+from jupyterhub_teams.profiles.filter import Viewer, checked_visible_profiles  # noqa: E402
 from jupyterhub_teams.profiles.user_options import check_user_options  # noqa: E402
 
 PROFILES = 100
@@ -138,8 +139,18 @@ def main() -> None:
         ("baseline: deepcopy of the unfiltered list", lambda: copy.deepcopy(profile_list)),
         ("structural copy, unfiltered (same depth)", lambda: structural_copy(profile_list)),
         (
-            "visible_profiles (filter + checks)",
+            "visible_profiles (the list compiled once, then filtered per person)",
             lambda: visible_profiles(profile_list, viewer, override_key="kubespawner_override"),
+        ),
+        (
+            "checked_visible_profiles (checks and copies everything at each call)",
+            lambda: checked_visible_profiles(
+                profile_list, viewer, override_key="kubespawner_override"
+            ),
+        ),
+        (
+            "compiling the list (once per configured list)",
+            lambda: CompiledProfiles(profile_list, override_key="kubespawner_override"),
         ),
         ("check_user_options (one request)", lambda: check_user_options(options, visible)),
     ]

@@ -5,7 +5,8 @@
 ``docs/profiles.md``.
 """
 
-from .filter import ProfileConfigError, Viewer, validate_profile_list, visible_profiles
+from .compiled import visible_profiles
+from .filter import ProfileConfigError, Viewer, validate_profile_list
 from .spawner import configure_profiles
 from .user_options import OptionsRefused, Selection, check_user_options, parse_form
 

@@ -232,7 +232,7 @@ def _one_default(entries: Iterable[Profile]) -> None:
         entry["default"] = entry is first
 
 
-def visible_profiles(
+def checked_visible_profiles(
     profile_list: Any,
     viewer: Viewer,
     *,
@@ -307,4 +307,4 @@ def validate_profile_list(
     profile_list: Any, *, slugify: Callable[[str], str] = default_slugify
 ) -> None:
     """Raise :class:`ProfileConfigError` if ``profile_list`` is malformed (for startup checks)."""
-    visible_profiles(profile_list, Viewer(frozenset()), slugify=slugify)
+    checked_visible_profiles(profile_list, Viewer(frozenset()), slugify=slugify)

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from tornado import web
 from traitlets.config import Config
 
+from .compiled import visible_profiles
 from .filter import (
     Profile,
     ProfileConfigError,
     Viewer,
     default_slugify,
     validate_profile_list,
-    visible_profiles,
 )
 from .form import render_form, render_unavailable
 from .user_options import (

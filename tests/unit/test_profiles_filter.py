@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from jupyterhub_teams.profiles.compiled import visible_profiles
 from jupyterhub_teams.profiles.demo import demo_profile_list
 from jupyterhub_teams.profiles.filter import (
     ProfileConfigError,
     Viewer,
     default_slugify,
     validate_profile_list,
-    visible_profiles,
 )
 from jupyterhub_teams.profiles.form import render_form, render_unavailable
 from jupyterhub_teams.profiles.user_options import (

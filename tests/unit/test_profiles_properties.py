@@ -15,7 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyterhub_teams.profiles.filter import Viewer, visible_profiles
+from jupyterhub_teams.profiles.compiled import visible_profiles
+from jupyterhub_teams.profiles.filter import Viewer, checked_visible_profiles
 from jupyterhub_teams.profiles.form import render_form
 from jupyterhub_teams.profiles.user_options import OptionsRefused, check_user_options, parse_form
 
@@ -325,3 +326,36 @@ def test_the_forms_defaults_are_accepted(config: list[dict[str, Any]], viewer: V
         not offered_choices(option, viewer) for option in kept_options(profile, viewer).values()
     )
     assert (expected is None) == needs_typing
+
+
+@EXAMPLES
+@given(profile_lists(), st.lists(viewers, min_size=1, max_size=4))
+def test_the_compiled_list_filters_exactly_as_the_checked_filter(
+    config: list[dict[str, Any]], people: list[Viewer]
+) -> None:
+    for viewer in people:  # the same list object: compiled once, then served from the cache
+        for key in ("spawner_override", "kubespawner_override"):
+            compiled = visible_profiles(config, viewer, override_key=key)
+            assert compiled == checked_visible_profiles(config, viewer, override_key=key)
+
+
+def test_results_of_the_compiled_list_are_independent_copies() -> None:
+    config = [
+        {
+            "display_name": "Standard",
+            "spawner_override": {"mem_limit": "1G"},
+            "profile_options": {
+                "size": {"choices": {"s": {"spawner_override": {"cpu_limit": 1}}}},
+            },
+        }
+    ]
+    first = visible_profiles(config, Viewer.of([]))
+    first[0]["spawner_override"]["mem_limit"] = "99G"
+    first[0]["profile_options"]["size"]["choices"]["s"]["spawner_override"]["cpu_limit"] = 99
+    first[0]["display_name"] = "changed"
+    again = visible_profiles(config, Viewer.of([]))
+    assert again[0]["spawner_override"] == {"mem_limit": "1G"}
+    assert again[0]["profile_options"]["size"]["choices"]["s"]["spawner_override"] == {
+        "cpu_limit": 1
+    }
+    assert again[0]["display_name"] == "Standard"
