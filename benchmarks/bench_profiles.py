@@ -44,7 +44,9 @@ GROUPS = 1000
 PERSON_GROUPS = 200
 
 
-def build(seed: int = 7) -> tuple[list[dict[str, Any]], Viewer]:
+def build(
+    seed: int = 7, option_count: int = OPTIONS, choice_count: int = CHOICES
+) -> tuple[list[dict[str, Any]], Viewer]:
     rng = random.Random(seed)
     names = [f"group-{i:04d}" for i in range(GROUPS)]
 
@@ -54,9 +56,9 @@ def build(seed: int = 7) -> tuple[list[dict[str, Any]], Viewer]:
     profile_list: list[dict[str, Any]] = []
     for p in range(PROFILES):
         options: dict[str, Any] = {}
-        for o in range(OPTIONS):
+        for o in range(option_count):
             choices: dict[str, Any] = {}
-            for c in range(CHOICES):
+            for c in range(choice_count):
                 choice: dict[str, Any] = {
                     "display_name": f"Choice {c}",
                     "kubespawner_override": {"environment": {f"OPT_{o}": f"value-{c}"}},
@@ -121,17 +123,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--inner", type=int, default=20)
+    parser.add_argument("--options", type=int, default=OPTIONS, help="options per profile")
+    parser.add_argument("--choices", type=int, default=CHOICES, help="choices per option")
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5")
 
-    profile_list, viewer = build()
+    profile_list, viewer = build(option_count=args.options, choice_count=args.choices)
     visible = visible_profiles(profile_list, viewer, override_key="kubespawner_override")
     open_profiles = sum("allowed_groups" not in p for p in profile_list)
     assert len(visible) >= open_profiles
     assert all("allowed_groups" not in repr(p) for p in visible)
     wanted = visible[-1]
-    options = {"profile": wanted["slug"], "o0": "c0", "o9": "c2"}
+    options = {"profile": wanted["slug"], "o0": "c0"}
     assert check_user_options(options, visible).slug == wanted["slug"]
     kept_choices = sum(len(o["choices"]) for p in visible for o in p["profile_options"].values())
 
@@ -158,7 +162,8 @@ def main() -> None:
     base = statistics.median(results[0][1])
 
     print(
-        f"{PROFILES} profiles x {OPTIONS} options x {CHOICES} choices (+ unlisted), person in "
+        f"{PROFILES} profiles x {args.options} options x {args.choices} choices (+ unlisted), "
+        "person in "
         f"{PERSON_GROUPS} of {GROUPS} groups: {len(visible)} profiles and {kept_choices} "
         f"choices visible"
     )

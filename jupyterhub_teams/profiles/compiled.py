@@ -143,6 +143,7 @@ class CompiledProfiles:
         """What :func:`.filter.checked_visible_profiles` returns for ``viewer``."""
         groups = viewer.groups
         only_team = viewer.team_account and self.has_team_only
+        override_key = self.override_key
         visible: list[Profile] = []
         for profile in self.profiles:
             if not _sees(profile.allowed, groups) or profile.team_only != only_team:
@@ -151,18 +152,29 @@ class CompiledProfiles:
             if profile.options is not None:
                 kept: dict[str, Profile] = {}
                 for option in profile.options:
-                    choices = {
-                        key: self._copy(entry.template)
-                        for key, entry in option.choices
-                        if _sees(entry.allowed, groups)
-                    }
+                    # the innermost loop of the spawn page: written out, without calls
+                    # and exactly one default: the first kept one marked so, else the first
+                    choices: dict[str, Profile] = {}
+                    default: Profile | None = None
+                    for key, entry in option.choices:
+                        allowed = entry.allowed
+                        if allowed is not None and allowed.isdisjoint(groups):
+                            continue
+                        choice = entry.template.copy()
+                        overrides = choice.get(override_key)
+                        if overrides is not None:
+                            choice[override_key] = overrides.copy()
+                        if default is None and choice.get("default"):
+                            default = choice
+                        choice["default"] = False
+                        choices[key] = choice
                     unlisted = option.unlisted
                     keep_unlisted = unlisted is not None and _sees(unlisted.allowed, groups)
                     if not choices and not keep_unlisted:
                         continue
                     filtered = dict(option.base)
                     if choices:
-                        _one_default(choices.values())
+                        (default or next(iter(choices.values())))["default"] = True
                         filtered["choices"] = choices
                     if keep_unlisted:
                         assert unlisted is not None
