@@ -397,7 +397,8 @@ def test_ldap_login_starts_exactly_own_team_servers(
     slapd: Slapd,
     directory: GeneratedDirectory,
 ) -> None:
-    pytest.importorskip("ldapauthenticator")
+    import ldapauthenticator  # noqa: F401 - it must be installed: the hub below uses it
+
     assert slapd.running
     # the same hub state (users, teams, shares), restarted with LDAP logins
     hub.stop()

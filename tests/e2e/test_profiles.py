@@ -306,7 +306,8 @@ def test_team_servers_get_team_profiles_only(hub: Hub, sessions: dict[str, Perso
 def test_a_person_picks_their_own_image_in_a_browser(hub: Hub) -> None:
     """The form as a browser uses it: picking an option selects its profile, "Another image…"
     shows the text field, Start applies the choice."""
-    browser_helpers = pytest.importorskip("tests.e2e.browser")
+    from tests.e2e import browser as browser_helpers
+
     image = "quay.io/jupyter/julia-notebook:2024-10-01"
     with browser_helpers.chromium() as browser:
         page = browser_helpers.log_in(browser, hub.url, "carol")

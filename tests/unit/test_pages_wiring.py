@@ -100,8 +100,7 @@ def test_share_revocation_interval_is_bounded(value: int) -> None:
 def environment() -> Environment:
     """The hub's own template set-up (autoescape, ``templates/`` prefix) with the pages'."""
     hub_templates = Path(jupyterhub.__file__).parents[4] / "share" / "jupyterhub" / "templates"
-    if not hub_templates.is_dir():
-        pytest.skip("JupyterHub's templates are not installed next to it")
+    assert hub_templates.is_dir(), f"JupyterHub's templates are not at {hub_templates}"
     loader = ChoiceLoader(
         [
             PrefixLoader({"templates": FileSystemLoader([str(hub_templates)])}, "/"),

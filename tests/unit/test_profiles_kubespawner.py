@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# imported plainly: a missing KubeSpawner must fail these tests, never skip them
+import kubespawner
 import pytest
+from kubernetes_asyncio.config import kube_config
 from tornado import web
 from traitlets.config import Config
 
@@ -18,9 +21,6 @@ from jupyterhub_teams.config import JupyterHubTeams
 from jupyterhub_teams.integration import setup
 from jupyterhub_teams.profiles.demo import demo_profile_list
 from jupyterhub_teams.profiles.kubespawner import RestrictedProfileList
-
-kubespawner = pytest.importorskip("kubespawner")
-kube_config = pytest.importorskip("kubernetes_asyncio.config.kube_config")
 
 ACCOUNTS = JupyterHubTeams().accounts_group
 KUBECONFIG = """\

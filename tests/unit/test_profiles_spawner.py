@@ -243,8 +243,9 @@ async def test_an_override_of_a_setting_the_spawner_lacks_is_reported() -> None:
 
 
 async def test_docker_and_systemd_spawners_take_their_own_settings() -> None:
-    dockerspawner = pytest.importorskip("dockerspawner")
-    systemdspawner = pytest.importorskip("systemdspawner")
+    import dockerspawner
+    import systemdspawner
+
     profiles = [
         {
             "slug": "py",
@@ -289,7 +290,8 @@ async def test_docker_and_systemd_spawners_take_their_own_settings() -> None:
 
 
 async def test_a_docker_image_option_named_like_dockerspawners_own_is_reported() -> None:
-    dockerspawner = pytest.importorskip("dockerspawner")
+    import dockerspawner
+
     profiles = [
         {
             "slug": "p",
