@@ -48,6 +48,8 @@ class Team:
     source_group: str
     account: str
     members: frozenset[str]
+    # the directory group's POSIX gid, when it has one (local deployments use it)
+    gid: int | None = None
 
 
 @dataclass
@@ -87,7 +89,7 @@ def team_marker(group: HubGroup) -> Mapping[str, Any] | None:
 
 
 def _marker(team: Team, policy: Policy) -> dict[str, Any]:
-    return {
+    marker: dict[str, Any] = {
         "account": team.account,
         "source_group": team.source_group,
         "origin": "directory",
@@ -96,6 +98,11 @@ def _marker(team: Team, policy: Policy) -> dict[str, Any]:
         # share, so a sync that does not re-read every share may trust it (see HubState).
         "share_scopes": list(policy.share_scopes(team.account)),
     }
+    # Spawners give the team's files this gid (see jupyterhub_teams.posix). A gid the directory
+    # stops sending is kept, merged from the current marker: files on disk still carry it.
+    if team.gid is not None:
+        marker["gid"] = team.gid
+    return marker
 
 
 def desired_people(
@@ -141,8 +148,11 @@ def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str
     plan.refusals.extend(group_refusals)
     teams: dict[str, Team] = {}
     for group_name, team in names.items():
-        members = frozenset(people[m] for m in snapshot.groups[group_name].members if m in people)
-        teams[team] = Team(team, group_name, account_name(team, policy.account_prefix), members)
+        group = snapshot.groups[group_name]
+        members = frozenset(people[m] for m in group.members if m in people)
+        teams[team] = Team(
+            team, group_name, account_name(team, policy.account_prefix), members, group.gid
+        )
     plan.refusals.sort(key=lambda r: (r.kind, r.name))
     return teams, plan
 

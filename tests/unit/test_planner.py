@@ -71,8 +71,10 @@ def scopes(account: str) -> tuple[str, ...]:
     return (f"access:servers!server={account}/", f"servers!server={account}/")
 
 
-def marker(team: str, source: str | None = None, *, retired: bool = False) -> dict[str, object]:
-    return {
+def marker(
+    team: str, source: str | None = None, *, retired: bool = False, gid: int | None = None
+) -> dict[str, object]:
+    made: dict[str, object] = {
         "account": f"collab-{team}",
         "source_group": source if source is not None else team,
         "origin": "directory",
@@ -80,6 +82,9 @@ def marker(team: str, source: str | None = None, *, retired: bool = False) -> di
         # the share the marker vouches for: none once retired
         "share_scopes": [] if retired else list(scopes(f"collab-{team}")),
     }
+    if gid is not None:
+        made["gid"] = gid
+    return made
 
 
 def directory(
@@ -93,8 +98,13 @@ def directory(
     )
 
 
-def demo() -> DirectorySnapshot:
-    return parse_directory(yaml.safe_load(DEMO.read_text()), origin="demo")
+def demo(*, with_gids: bool = False) -> DirectorySnapshot:
+    """The bundled demo directory; without its gids unless asked, so markers stay short."""
+    snapshot = parse_directory(yaml.safe_load(DEMO.read_text()), origin="demo")
+    if with_gids:
+        return snapshot
+    groups = {name: replace(group, gid=None) for name, group in snapshot.groups.items()}
+    return replace(snapshot, groups=groups)
 
 
 def demo_groups() -> dict[str, list[str]]:
@@ -149,7 +159,7 @@ def test_demo_directory_is_what_the_tests_assume() -> None:
 
 
 def test_demo_from_empty_hub() -> None:
-    plan = plan_for(demo(), HubState())
+    plan = plan_for(demo(with_gids=True), HubState())
     assert plan.actions == [
         CreateUsers(
             (
@@ -170,9 +180,13 @@ def test_demo_from_empty_hub() -> None:
         GrantGroupShare("collab-chemistry", "chemistry", scopes("collab-chemistry")),
         GrantGroupShare("collab-gpu-users", "gpu-users", scopes("collab-gpu-users")),
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics")),
-        SetGroupProperties("chemistry", {TEAM_PROPERTY: marker("chemistry")}, "new team"),
-        SetGroupProperties("gpu-users", {TEAM_PROPERTY: marker("gpu-users")}, "new team"),
-        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics")}, "new team"),
+        SetGroupProperties(
+            "chemistry", {TEAM_PROPERTY: marker("chemistry", gid=3002)}, "new team"
+        ),
+        SetGroupProperties(
+            "gpu-users", {TEAM_PROPERTY: marker("gpu-users", gid=3003)}, "new team"
+        ),
+        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics", gid=3001)}, "new team"),
     ]
     assert plan.refusals == []
     assert plan.notes == []
@@ -876,4 +890,25 @@ def test_a_share_revoked_behind_the_syncs_back_is_restored_once_read() -> None:
     read = replace(state, shares=shares, verified_shares=frozenset({"collab-physics"}))
     assert plan_for(demo(), read).actions == [
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics"))
+    ]
+
+
+# --- POSIX gids in markers ---------------------------------------------------------------------
+
+
+def test_a_gid_the_directory_stops_sending_stays_in_the_marker() -> None:
+    state = sync(demo(with_gids=True), HubState())
+    assert team_marker(state.groups["physics"]) == marker("physics", gid=3001)
+    # the same groups without gids: files on disk still carry 3001, so nothing changes
+    assert plan_for(demo(), state).empty
+
+
+def test_a_changed_gid_rewrites_the_marker() -> None:
+    state = sync(demo(with_gids=True), HubState())
+    changed = demo(with_gids=True)
+    groups = dict(changed.groups)
+    groups["physics"] = replace(groups["physics"], gid=3999)
+    plan = plan_for(replace(changed, groups=groups), state)
+    assert plan.actions == [
+        SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics", gid=3999)}, "team")
     ]
