@@ -1,0 +1,173 @@
+"""The spawn-time step: give the server about to start its POSIX identity.
+
+Gathers what the hub knows on its event loop (the owner's teams and their gids from the
+teams' markers, a uid claim in ``auth_state``, the directory's uid through the source), then
+resolves and prepares the identity in a thread (SQLite, NSS, ``useradd``) and sets it on the
+spawner. A refusal is a ``tornado.web.HTTPError`` whose message reaches the person starting
+the server; nothing on the machine was changed by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from tornado import web
+
+from ..plan.policy import TEAM_PROPERTY
+from ..sources import Source, SourceError
+from .accounts import system_lookups
+from .config import PosixIdentity
+from .identity import IdentityRefused, Request, Resolver, TeamRef
+from .registry import Registry
+from .spawners import PosixLocalProcessSpawner, UnsupportedSpawner, apply_identity
+
+log = logging.getLogger("jupyterhub_teams.posix")
+
+
+class SpawnRefused(web.HTTPError):
+    """Shown to the person starting the server as it is."""
+
+    def __init__(self, name: str, why: str) -> None:
+        message = f"The server of {name!r} cannot be started with a POSIX identity: {why}"
+        super().__init__(409, log_message=message, reason=message)
+
+
+def team_ref(group: Any) -> TeamRef | None:
+    """A hub group's team (name, account and directory gid), when it is an active team."""
+    marker = (getattr(group, "properties", None) or {}).get(TEAM_PROPERTY)
+    if not isinstance(marker, Mapping) or marker.get("retired") or not marker.get("account"):
+        return None
+    gid = marker.get("gid")
+    return TeamRef(
+        group.name,
+        str(marker["account"]),
+        gid if isinstance(gid, int) and not isinstance(gid, bool) else None,
+    )
+
+
+def claim_value(auth_state: Any, dotted: str) -> Any:
+    value = auth_state
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def declared_number(value: Any, where: str) -> int | None:
+    """A uid as sent by a claim or directory: an int, or a string of digits."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise IdentityRefused(f"the {where} is not a number: {value!r}")
+
+
+class PosixHook:
+    """Everything the spawn step needs, built once when the hub loads its configuration."""
+
+    def __init__(
+        self,
+        options: PosixIdentity,
+        account_prefix: str,
+        accounts_group: str,
+        make_source: Callable[[], Source] | None,
+    ) -> None:
+        self.options = options
+        self.account_prefix = account_prefix
+        self.accounts_group = accounts_group
+        self.resolver = Resolver(options, Registry(options.registry_path), system_lookups())
+        self._make_source = make_source
+        self._source: Source | None = None
+
+    def _team_of_account(self, user: Any) -> TeamRef | None:
+        name = user.name
+        groups = {g.name: g for g in user.groups}
+        if not name.startswith(self.account_prefix) or self.accounts_group not in groups:
+            return None
+        team = name[len(self.account_prefix) :]
+        group = groups.get(team)
+        if group is None:
+            from jupyterhub import orm
+
+            group = orm.Group.find(user.db, team)
+        ref = team_ref(group) if group is not None else None
+        return ref or TeamRef(team, name)
+
+    async def _directory_uid(self, name: str) -> tuple[int | None, str | None]:
+        if not self.options.directory_uids or self._make_source is None:
+            return None, None
+        if self._source is None:
+            self._source = self._make_source()
+        lookup: Callable[[str], Awaitable[Any]] | None = getattr(self._source, "person", None)
+        if lookup is None:
+            return None, None
+        try:
+            person = await lookup(name)
+        except SourceError as exc:
+            return None, str(exc)
+        return (person.uid if person is not None else None), None
+
+    async def request(self, user: Any) -> tuple[Request, str | None]:
+        """The request for ``user``'s server, and why the directory could not be asked."""
+        team = self._team_of_account(user)
+        if team is not None:
+            return Request(user.name, team=team), None
+        teams = tuple(ref for g in user.groups if (ref := team_ref(g)) is not None)
+        if self.options.uid_claim:
+            auth_state = await user.get_auth_state()
+            raw = claim_value(auth_state, self.options.uid_claim)
+            uid = declared_number(raw, f"claim {self.options.uid_claim!r}")
+            if uid is not None:
+                return Request(user.name, teams=teams, declared_uid=uid, uid_origin="claim"), None
+        uid, problem = await self._directory_uid(user.name)
+        return Request(user.name, teams=teams, declared_uid=uid, uid_origin="directory"), problem
+
+    def _resolve_and_prepare(self, request: Request, directory_problem: str | None) -> Any:
+        if (
+            directory_problem is not None
+            and self.resolver.registry.lookup("uid", request.hub_name) is None
+        ):
+            raise IdentityRefused(
+                f"the directory could not be asked for the uid ({directory_problem}) and "
+                "none is on record; no number is handed out that the directory may contradict"
+            )
+        identity = self.resolver.resolve(request)
+        self.resolver.prepare(identity)
+        return identity
+
+    async def __call__(self, spawner: Any) -> None:
+        name = spawner.user.name
+        try:
+            request, problem = await self.request(spawner.user)
+            identity = await asyncio.to_thread(self._resolve_and_prepare, request, problem)
+            for why in identity.skipped:
+                spawner.log.warning("%s: %s", name, why)
+            if isinstance(spawner, PosixLocalProcessSpawner):
+                spawner.team_links = self.options.team_links
+                spawner.team_directory_root = self.options.team_directory_root
+            apply_identity(
+                spawner,
+                identity,
+                umask=self.options.umask,
+                container_teams_path=self.options.container_teams_path,
+                volume_claim=self.options.team_volume_claim,
+            )
+        except (IdentityRefused, UnsupportedSpawner) as exc:
+            spawner.log.error("%s: POSIX identity refused: %s", name, exc)
+            raise SpawnRefused(name, str(exc)) from None
+        spawner.log.info(
+            "%s runs as %s (uid %d, gid %d, groups %s)",
+            name,
+            identity.system_name,
+            identity.uid,
+            identity.gid,
+            list(identity.supplementary_gids),
+        )
