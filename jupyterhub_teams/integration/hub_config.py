@@ -4,7 +4,8 @@ What it adds, and nothing else:
 
 * the hub-managed sync service and its least-privilege role;
 * a login guard refusing names under the reserved team-account prefix;
-* a spawn hook that starts team accounts' servers with the team server command.
+* a spawn hook that starts team accounts' servers with the team server command, and gives
+  every server a stable POSIX identity when ``c.PosixIdentity.enabled`` is set.
 
 Hooks the admin already set are kept and called after ours.
 """
@@ -17,11 +18,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jupyterhub.auth import Authenticator
+from jupyterhub.spawner import LocalProcessSpawner
 from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
 from ..pages import configure_pages
+from ..posix.config import PosixIdentity
+from ..posix.hook import PosixHook
+from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
 from .login_sync import make_login_sync, make_refresh_sync
 
@@ -90,8 +95,9 @@ def make_team_refresh_skip(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     return team_refresh_skip
 
 
-def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
-    """A ``pre_spawn_hook`` that turns a team account's server into a team server."""
+def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, posix: Hook | None = None) -> Hook:
+    """A ``pre_spawn_hook`` that turns a team account's server into a team server, and gives
+    every server its POSIX identity when ``posix`` (:class:`~..posix.hook.PosixHook`) is set."""
 
     async def team_spawn_hook(spawner: Any) -> None:
         if is_team_account(spawner.user, teams):
@@ -102,6 +108,8 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
                 "JUPYTERHUB_TEAMS_GROUP": team,
                 "JUPYTERHUB_TEAMS_REVOCATION_INTERVAL": str(teams.revocation_interval),
             }
+        if posix is not None:
+            await posix(spawner)
         if then is not None:
             await _maybe_await(then(spawner))
 
@@ -131,6 +139,29 @@ def source_environment(teams: JupyterHubTeams) -> dict[str, Callable[[Any], str]
         return {}
     names: list[str] = getattr(teams.make_source(), "service_environment")()  # noqa: B009
     return {name: _from_hub_environment(name) for name in names}
+
+
+_LOCAL_SPAWNERS = ("", "default", "localprocess", "jupyterhub.spawner.LocalProcessSpawner")
+
+
+def configure_posix(c: Config, teams: JupyterHubTeams) -> Hook | None:
+    """The spawn step giving servers their POSIX identity, when ``PosixIdentity.enabled``.
+
+    The hub's default ``LocalProcessSpawner`` is replaced by ``PosixLocalProcessSpawner``
+    (the same spawner, switching to the resolved identity instead of looking the JupyterHub
+    name up in ``/etc/passwd``); any other spawner class is kept.
+    """
+    options = PosixIdentity(config=c)
+    if not options.enabled:
+        return None
+    spawner_class = _existing(c.JupyterHub, "spawner_class")
+    if (
+        spawner_class is None
+        or spawner_class in _LOCAL_SPAWNERS
+        or (spawner_class is LocalProcessSpawner)
+    ):
+        c.JupyterHub.spawner_class = PosixLocalProcessSpawner
+    return PosixHook(options, teams.account_prefix, teams.accounts_group, teams.make_source)
 
 
 def setup(c: Config) -> JupyterHubTeams:
@@ -179,7 +210,9 @@ def setup(c: Config) -> JupyterHubTeams:
     c.OAuthenticator.refresh_user_hook = make_team_refresh_skip(
         teams, _existing(c.OAuthenticator, "refresh_user_hook")
     )
-    c.Spawner.pre_spawn_hook = make_spawn_hook(teams, _existing(c.Spawner, "pre_spawn_hook"))
+    c.Spawner.pre_spawn_hook = make_spawn_hook(
+        teams, _existing(c.Spawner, "pre_spawn_hook"), configure_posix(c, teams)
+    )
     configure_profiles(c, teams)
     configure_pages(c, teams)
     return teams

@@ -116,3 +116,12 @@ class YAMLDirectory:
     async def snapshot(self) -> DirectorySnapshot:
         # File I/O is quick, but never on the event loop of a hub.
         return await asyncio.to_thread(self._read)
+
+    async def person(self, name: str) -> Person | None:
+        """The person whose JupyterHub name is ``name``, with their uid (None if absent)."""
+        snapshot = await self.snapshot()
+        # JupyterHub names are the directory's names in lower case (see naming.person_name)
+        for person in snapshot.people.values():
+            if person.name.strip().lower() == name:
+                return person
+        return None

@@ -8,23 +8,27 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import ldap  # type: ignore[import-untyped]
 import ldap.filter  # type: ignore[import-untyped]
 
-from ...model import DirectorySnapshot
+from ...model import DirectorySnapshot, Person
 from ..base import SourceError
 from .connection import LDAPConnection, _describe_ldap_error, _Partial, _Read
 from .resolve import (
     Entry,
     Layout,
+    _first,
+    _int,
     _naming_value,
     assemble,
     decode_entry,
     group_filter_matches,
     normalize_dn,
 )
+
+_T = TypeVar("_T")
 
 
 class LDAPReading(LDAPConnection):
@@ -94,6 +98,58 @@ class LDAPReading(LDAPConnection):
             )
         return DirectorySnapshot(assembly.people, assembly.groups, source=source, complete=complete)
 
+    def _find_person(self, conn: Any, server: str, person: str, deadline: float) -> Any:
+        """``(dn, attributes, directory name)`` of ``person`` (a JupyterHub name), or None."""
+        found: list[Entry] = []
+        self._search(
+            conn,
+            self.people_base_dn,
+            f"(&{self.people_filter}({self.username_attribute}="
+            f"{ldap.filter.escape_filter_chars(person)}))",
+            self.layout().people_attributes(),
+            deadline,
+            found,
+            _Read(),
+        )
+        # the server compares names with the attribute's matching rule; JupyterHub names
+        # are the directory's names in lower case
+        matches = []
+        for dn, attrs in found:
+            name = _naming_value(dn, attrs, self.username_attribute)
+            if name is not None and name.strip().lower() == person.lower():
+                matches.append((dn, attrs, name))
+        if len(matches) > 1:
+            raise SourceError(
+                f"{len(matches)} people in the LDAP directory {server} are named {person!r}"
+            )
+        return matches[0] if matches else None
+
+    def read_person(self, person: str) -> Person | None:
+        """``person`` (a JupyterHub name) with their uid, read now in this thread (blocking);
+        None when the directory has no such person. Prefer :meth:`person`."""
+        deadline = time.monotonic() + self.snapshot_timeout
+        conn, server = self._bound(deadline)
+        try:
+            match = self._find_person(conn, server, person, deadline)
+        except _Partial as cut:
+            raise SourceError(f"LDAP lookup of {person!r} was cut short: {cut}") from None
+        except ldap.LDAPError as exc:
+            raise SourceError(
+                f"LDAP lookup of {person!r} on {server} failed: {_describe_ldap_error(exc)}"
+            ) from None
+        finally:
+            with contextlib.suppress(ldap.LDAPError):
+                conn.unbind_ext()
+        if match is None:
+            return None
+        _, attrs, name = match
+        uid_attr = self.layout().uid_number_attribute.lower()
+        return Person(name, _int(_first(attrs.get(uid_attr))) if uid_attr else None)
+
+    async def person(self, person: str) -> Person | None:
+        """One person (a JupyterHub name) and their uid, for the POSIX identity at spawn."""
+        return await self._off_loop(self.read_person, person)
+
     def read_person_groups(self, person: str) -> set[str]:
         """Names of the selected groups ``person`` (a JupyterHub name) is in, read now in this
         thread (blocking). Prefer :meth:`person_groups`."""
@@ -102,30 +158,10 @@ class LDAPReading(LDAPConnection):
         escape = ldap.filter.escape_filter_chars
         conn, server = self._bound(deadline)
         try:
-            found: list[Entry] = []
-            self._search(
-                conn,
-                self.people_base_dn,
-                f"(&{self.people_filter}({self.username_attribute}={escape(person)}))",
-                layout.people_attributes(),
-                deadline,
-                found,
-                _Read(),
-            )
-            # the server compares names with the attribute's matching rule; JupyterHub names
-            # are the directory's names in lower case
-            matches = []
-            for dn, attrs in found:
-                name = _naming_value(dn, attrs, self.username_attribute)
-                if name is not None and name.strip().lower() == person.lower():
-                    matches.append((dn, attrs, name))
-            if not matches:
+            match = self._find_person(conn, server, person, deadline)
+            if match is None:
                 return set()  # not (or no longer) among the people: in no team
-            if len(matches) > 1:
-                raise SourceError(
-                    f"{len(matches)} people in the LDAP directory {server} are named {person!r}"
-                )
-            dn, attrs, name = matches[0]
+            dn, attrs, name = match
             names: set[str] = set()
             if layout.membership == "group":
                 clauses = [
@@ -195,12 +231,11 @@ class LDAPReading(LDAPConnection):
                     names.add(name)
         return names
 
-    async def person_groups(self, person: str) -> set[str]:
-        """Directory group names of one person (a JupyterHub name), for the login-time update:
-        two small searches instead of reading the whole directory."""
+    async def _off_loop(self, read: Callable[[str], _T], person: str) -> _T:
+        # python-ldap blocks: one person's searches run in a thread, bounded in time
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(self.read_person_groups, person),
+                asyncio.to_thread(read, person),
                 timeout=self.snapshot_timeout + self.timeout + 5,
             )
         except asyncio.TimeoutError:
@@ -208,6 +243,11 @@ class LDAPReading(LDAPConnection):
                 f"the LDAP directory ({', '.join(self.server_urls)}) did not answer within "
                 f"{self.snapshot_timeout:g} s"
             ) from None
+
+    async def person_groups(self, person: str) -> set[str]:
+        """Directory group names of one person (a JupyterHub name), for the login-time update:
+        two small searches instead of reading the whole directory."""
+        return await self._off_loop(self.read_person_groups, person)
 
     async def snapshot(self) -> DirectorySnapshot:
         # python-ldap blocks, so a read never runs on the event loop. The read bounds itself
