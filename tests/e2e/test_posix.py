@@ -167,11 +167,12 @@ def start(hub: Hub, name: str) -> None:
     wait_for(lambda: hub.server_ready(name), 60, what=f"{name}'s server")
 
 
-def server_process(name: str) -> psutil.Process:
-    """The single-user server process of the JupyterHub user ``name``."""
-    for proc in psutil.process_iter(["environ"]):
+def server_process(hub: Hub, name: str) -> psutil.Process:
+    """The single-user server process of the JupyterHub user ``name``, started by ``hub``."""
+    assert hub.process is not None
+    for proc in psutil.Process(hub.process.pid).children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            env = proc.info["environ"] or {}
+            env = proc.environ()
             if env.get("JUPYTERHUB_USER") == name and env.get("JUPYTERHUB_SERVER_NAME", "") == "":
                 return proc
     raise AssertionError(f"no server process for {name}")
@@ -214,7 +215,7 @@ def test_servers_run_as_their_system_users(hub: Hub, world: Path) -> None:
     for name in ("alice", "2024student", "eve@example.org", "carol"):
         start(hub, name)
         user = pwd.getpwnam(system_name(name))
-        proc = server_process(name)
+        proc = server_process(hub, name)
         assert proc.uids().real == user.pw_uid
         assert proc.gids().real == user.pw_gid == user.pw_uid  # private group
         assert user.pw_dir == str(world / "home" / system_name(name))
@@ -223,27 +224,31 @@ def test_servers_run_as_their_system_users(hub: Hub, world: Path) -> None:
     assert pwd.getpwnam("u2024student").pw_uid in range(47100, 47900)  # allocated
     assert pwd.getpwnam("eve-example-org").pw_uid in range(47100, 47900)
     # members' own servers carry their teams' gids; non-members' do not
-    assert 48001 in supplementary_groups(server_process("alice"))
-    assert 48001 not in supplementary_groups(server_process("carol"))
+    assert 48001 in supplementary_groups(server_process(hub, "alice"))
+    assert 48001 not in supplementary_groups(server_process(hub, "carol"))
 
 
 def test_names_that_map_alike_are_refused_clearly(hub: Hub) -> None:
     start(hub, "eve@example.org")
     r = hub.api("POST", "users/eve.example@org/server")
     wait_for(lambda: hub.server_stopped("eve.example@org"), 30, what="the refused spawn to end")
-    said = r.text + hub.log_text()
+    assert r.status_code == 409, r.text
+    said = r.json()["message"]
     assert "'eve@example.org' and 'eve.example@org' both map to the system user name" in said
-    assert pwd.getpwnam("eve-example-org").pw_uid == server_process("eve@example.org").uids().real
+    kept = server_process(hub, "eve@example.org")
+    assert pwd.getpwnam("eve-example-org").pw_uid == kept.uids().real
 
 
 def test_a_conflicting_system_user_is_an_error_and_nothing_changes(hub: Hub, world: Path) -> None:
     before = pwd.getpwnam("dave")
     groups_before = sorted((g.gr_name, g.gr_gid) for g in grp.getgrall())
-    hub.api("POST", "users/dave/server")
+    r = hub.api("POST", "users/dave/server")
     wait_for(lambda: hub.server_stopped("dave"), 30, what="the refused spawn to end")
-    log = hub.log_text()
-    assert "system user 'dave' already exists with uid 47950" in log
-    assert "jupyterhub-teams has uid 47003 for it" in log
+    assert r.status_code == 409, r.text
+    said = r.json()["message"]
+    assert "system user 'dave' already exists with uid 47950" in said
+    assert "jupyterhub-teams has uid 47003 for it (for JupyterHub user 'dave')" in said
+    assert "Nothing was changed" in said
     assert pwd.getpwnam("dave") == before
     assert sorted((g.gr_name, g.gr_gid) for g in grp.getgrall()) == groups_before
     assert not (world / "home" / "dave").exists()
@@ -255,7 +260,7 @@ def test_team_directory_shared_by_members_and_closed_to_others(hub: Hub, world: 
     team_dir = world / "teams" / "physics"
     info = team_dir.stat()
     assert info.st_gid == 48001 and stat.S_IMODE(info.st_mode) == 0o2770
-    assert server_process(account).gids().real == 48001
+    assert server_process(hub, account).gids().real == 48001
     for name in ("alice", "bob"):
         start(hub, name)
     alice_team = Visitor(hub, "alice", account)
@@ -307,7 +312,7 @@ def test_same_uids_after_a_restart_with_passwd_entries_wiped(
     for n in names:
         start(hub, n)
         assert pwd.getpwnam(system_name(n)).pw_uid == uids[n]
-        assert server_process(n).uids().real == uids[n]
+        assert server_process(hub, n).uids().real == uids[n]
     notes = world / "home" / "carol" / "notes.txt"
     assert notes.stat().st_uid == uids["carol"]
     carol = Visitor(hub, "carol", "carol")
