@@ -6,7 +6,9 @@ At ``builder-inited`` (before Sphinx reads any page) it writes:
   (name, type, default, help text);
 * ``_generated/service-scopes.md`` — the sync service's scopes, from ``service_scopes()``;
 * ``_generated/cli-*.md`` — the usage text of every command, from ``build_parser()``;
+* ``reference/posix-config.md`` — every option of :class:`jupyterhub_teams.posix.PosixIdentity`;
 * ``_generated/naming-*.md`` — naming examples computed by ``jupyterhub_teams.naming``;
+* ``_generated/posix-names.md`` — system name examples from ``jupyterhub_teams.posix.names``;
 * ``_generated/plan-actions.md`` — the action kinds a plan is made of.
 
 Pages include the snippets with MyST's ``{include}``. Anything the generator cannot document
@@ -83,27 +85,44 @@ def _type_name(trait: Any) -> str:
     return name
 
 
-def config_reference() -> str:
-    from jupyterhub_teams.config import JupyterHubTeams
+CONFIG_INTRO = [
+    "Every option of jupyterhub-teams is a trait of the `JupyterHubTeams` configurable. Set",
+    "them in `jupyterhub_config.py` *before* `jupyterhub_teams.setup(c)`, which validates",
+    "them: an invalid value stops the hub at startup with a message naming the option.",
+    "The POSIX identity options have [their own page](posix-config.md).",
+]
+POSIX_CONFIG_INTRO = [
+    "The options of the stable POSIX identity ([](../posix.md)) are traits of the",
+    "`PosixIdentity` configurable. Set them in `jupyterhub_config.py` *before*",
+    "`jupyterhub_teams.setup(c)`.",
+]
 
-    traits = JupyterHubTeams.class_traits(config=True)
+
+def config_reference(
+    configurable: type[Any] | None = None,
+    title: str = "Configuration reference",
+    intro: list[str] | None = None,
+    anchor: str = "config",
+) -> str:
+    if configurable is None:
+        from jupyterhub_teams.config import JupyterHubTeams
+
+        configurable = JupyterHubTeams
+    owner = configurable.__name__
+    traits = configurable.class_traits(config=True)
     lines = [
         GENERATED_NOTE,
         "",
-        "# Configuration reference",
+        f"# {title}",
         "",
-        "Every option of jupyterhub-teams is a trait of the `JupyterHubTeams` configurable. Set",
-        "them in `jupyterhub_config.py` *before* `jupyterhub_teams.setup(c)`, which validates",
-        "them: an invalid value stops the hub at startup with a message naming the option.",
+        *(intro if intro is not None else CONFIG_INTRO),
         "",
         "This page is generated from the code at every documentation build.",
         "",
         "## All options and their defaults",
         "",
         _fence(
-            "\n".join(
-                f"c.JupyterHubTeams.{name} = {traits[name].default()!r}" for name in sorted(traits)
-            ),
+            "\n".join(f"c.{owner}.{name} = {traits[name].default()!r}" for name in sorted(traits)),
             "python",
         ),
         "| Option | Type | Default |",
@@ -112,7 +131,7 @@ def config_reference() -> str:
     for name in sorted(traits):
         trait = traits[name]
         lines.append(
-            f"| {{ref}}`{name} <config-{name}>` | {_type_name(trait)} | "
+            f"| {{ref}}`{name} <{anchor}-{name}>` | {_type_name(trait)} | "
             f"`{_cell(repr(trait.default()))}` |"
         )
     lines.append("")
@@ -121,15 +140,16 @@ def config_reference() -> str:
         help_text = inspect.cleandoc(trait.help or "")
         if not help_text:
             log.warning(
-                "JupyterHubTeams.%s has no help text; the configuration reference cannot "
-                "document it (add help=... in jupyterhub_teams/config.py)",
+                "%s.%s has no help text; the configuration reference cannot "
+                "document it (add help=...)",
+                owner,
                 name,
                 type="jupyterhub_teams",
                 subtype="config",
             )
             help_text = "(undocumented)"
         lines += [
-            f"(config-{name})=",
+            f"({anchor}-{name})=",
             f"## `{name}`",
             "",
             "Type",
@@ -168,6 +188,7 @@ SCOPE_REASONS = {
     ),
     "shares": "grant and revoke the team's group share",
     "read:shares": "list the shares of team servers",
+    "read:groups:shares": "list the shares granted to team groups",
 }
 
 
@@ -325,6 +346,31 @@ def naming_snippets() -> dict[str, str]:
     }
 
 
+SYSTEM_NAME_EXAMPLES = [
+    "alice",
+    "Alice.Smith",
+    "alice@example.org",
+    "2024student",
+    "jean-rené",
+    "o'brien",
+    "collab-physics",
+    "a.very.long.name@a-long-department.example.org",
+    "@@@",
+]
+
+
+def posix_name_examples() -> str:
+    from jupyterhub_teams.posix.names import InvalidSystemName, system_name
+
+    lines = ["| JupyterHub name | System name |", "|---|---|"]
+    for name in SYSTEM_NAME_EXAMPLES:
+        try:
+            lines.append(f"| `{name}` | `{system_name(name)}` |")
+        except InvalidSystemName as exc:
+            lines.append(f"| `{name}` | refused: {_cell(str(exc))} |")
+    return "\n".join(lines) + "\n"
+
+
 # -- plan actions ------------------------------------------------------------------------------
 
 
@@ -364,17 +410,24 @@ def plan_actions() -> str:
 
 # -- option names written in pages -------------------------------------------------------------
 
-_OPTION_IN_TEXT = re.compile(r"JupyterHubTeams\.([A-Za-z_]\w*)")
+_OPTION_IN_TEXT = re.compile(r"\b(JupyterHubTeams|PosixIdentity)\.([A-Za-z_]\w*)")
 
 
 def check_option_names(app: Sphinx, docname: str, source: list[str]) -> None:
     from jupyterhub_teams.config import JupyterHubTeams
+    from jupyterhub_teams.posix import PosixIdentity
 
-    known = set(JupyterHubTeams.class_trait_names(config=True))
-    for name in sorted(set(_OPTION_IN_TEXT.findall(source[0])) - known):
+    known = {
+        cls.__name__: set(cls.class_trait_names(config=True))
+        for cls in (JupyterHubTeams, PosixIdentity)
+    }
+    for owner, name in sorted(set(_OPTION_IN_TEXT.findall(source[0]))):
+        if name in known[owner]:
+            continue
         log.warning(
-            "%s mentions JupyterHubTeams.%s, which is not an option",
+            "%s mentions %s.%s, which is not an option",
             docname,
+            owner,
             name,
             location=docname,
             type="jupyterhub_teams",
@@ -404,7 +457,16 @@ def changelog_fallback(app: Sphinx, docname: str, source: list[str]) -> None:
 def generate(app: Sphinx) -> None:
     src = Path(app.srcdir)
     out = src / "_generated"
+    from jupyterhub_teams.posix import PosixIdentity
+
     _write(src / "reference" / "config.md", config_reference())
+    _write(
+        src / "reference" / "posix-config.md",
+        config_reference(
+            PosixIdentity, "POSIX identity options", POSIX_CONFIG_INTRO, anchor="posix-config"
+        ),
+    )
+    _write(out / "posix-names.md", posix_name_examples())
     _write(out / "service-scopes.md", service_scopes())
     _write(out / "service-scopes-list.md", service_scopes_list())
     _write(out / "plan-actions.md", plan_actions())

@@ -1,4 +1,4 @@
-"""``jupyterhub-teams``: demo, plan, sync, audit (and the service the hub runs)."""
+"""``jupyterhub-teams``: demo, plan, sync, audit, posix (and the service the hub runs)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..config import JupyterHubTeams
 from ..hub import HubClient, read_hub_state
 from ..plan.audit import audit
 from ..service.sync import sync_once
+from .posix import add_posix_commands, run_posix
 
 
 def _hub_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _hub_arguments(audit_cmd)
     audit_cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
+    add_posix_commands(commands)
     commands.add_parser("service", help="the background sync (started by the hub)")
     return parser
 
@@ -182,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         service_main()
         return
+    if args.command == "posix":
+        raise SystemExit(run_posix(args))
     if args.command in ("plan", "sync"):
         raise SystemExit(asyncio.run(_plan_or_sync(args, apply=args.command == "sync")))
     raise SystemExit(asyncio.run(_audit(args)))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import json
 import os
 import pwd
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -319,3 +321,34 @@ def test_same_uids_after_a_restart_with_passwd_entries_wiped(
     assert carol.read("notes.txt") == "carol's notes"
     carol.write("notes.txt", "carol's notes, after the restart")
     carol.close()
+
+
+def test_the_record_lists_and_forgets(hub: Hub) -> None:
+    registry = str(hub.state_dir / "jupyterhub_teams_ids.sqlite")
+    command = [sys.executable, "-m", "jupyterhub_teams", "posix"]
+    listed = subprocess.run(
+        [*command, "list", "--json", "--registry", registry],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    records = {(r["kind"], r["name"]): r for r in json.loads(listed.stdout)}
+    assert records["uid", "alice"]["number"] == 47001
+    assert records["uid", "alice"]["origin"] == "directory"
+    assert records["gid", "collab-physics"]["number"] == 48001
+    assert records["uid", "carol"]["origin"] == "allocated"
+    # the refused name got nothing
+    assert ("uid", "eve.example@org") not in records
+    forgot = subprocess.run(
+        [*command, "forget", "eve@example.org", "--registry", registry],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "forgot uid" in forgot.stdout
+    again = subprocess.run(
+        [*command, "forget", "eve@example.org", "--registry", registry],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 1 and "nothing recorded" in again.stdout
