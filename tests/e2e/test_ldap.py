@@ -122,6 +122,21 @@ def test_group_name_pattern_and_person_lookup(
     assert asyncio.run(source.person_groups("nobody-at-all")) == set()
 
 
+def test_one_person_with_their_uid(
+    slapd: Slapd, directory: GeneratedDirectory, password_in_environment: str
+) -> None:
+    """What the POSIX identity asks at spawn time: one person's uidNumber, one search."""
+    source = make_source(slapd, directory)
+    for entry in directory.people[:5]:
+        found = asyncio.run(source.person(entry.uid.upper()))  # case-insensitive, as logins
+        assert found is not None and found.name == entry.uid
+        assert found.uid == entry.uid_number
+    assert asyncio.run(source.person("nobody-at-all")) is None
+    down = make_source(slapd, directory, server_urls=[f"ldap://127.0.0.1:{_closed_port()}"])
+    with pytest.raises(SourceError, match="127.0.0.1"):
+        asyncio.run(down.person(directory.people[0].uid))
+
+
 def test_size_limit_without_paging_gives_an_incomplete_snapshot(
     slapd: Slapd,
     directory: GeneratedDirectory,
