@@ -112,6 +112,7 @@ class Resolver:
             )
             wanted = Record("uid", request.hub_name, sysname, number, request.uid_origin)
             return self.registry.claim(wanted)
+        # numbers of system users jupyterhub-teams did not record are never handed out
         return self.registry.allocate(
             "uid",
             request.hub_name,
@@ -145,13 +146,8 @@ class Resolver:
             sysname = self._system_name(request.hub_name)
             if request.team is not None:
                 team = self.team_group(request.team)
-                uid = self.registry.allocate(
-                    "uid",
-                    request.hub_name,
-                    sysname,
-                    self.options.uids,
-                    lambda n: self.lookups.user_by_uid(n) is not None,
-                )
+                # a team account never has a uid of its own in the directory
+                uid = self._uid(Request(request.hub_name), sysname)
                 return Identity(
                     request.hub_name, sysname, uid.number, team.gid, team.directory,
                     self.options.shell, team=team,

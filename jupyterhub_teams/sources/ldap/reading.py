@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import ldap  # type: ignore[import-untyped]
@@ -124,13 +124,13 @@ class LDAPReading(LDAPConnection):
             )
         return matches[0] if matches else None
 
-    def read_person(self, person: str) -> Person | None:
-        """``person`` (a JupyterHub name) with their uid, read now in this thread (blocking);
-        None when the directory has no such person. Prefer :meth:`person`."""
+    @contextlib.contextmanager
+    def _person_lookup(self, person: str) -> Iterator[tuple[Any, str, float]]:
+        """A bound connection for the searches about one person, failures put in words."""
         deadline = time.monotonic() + self.snapshot_timeout
         conn, server = self._bound(deadline)
         try:
-            match = self._find_person(conn, server, person, deadline)
+            yield conn, server, deadline
         except _Partial as cut:
             raise SourceError(f"LDAP lookup of {person!r} was cut short: {cut}") from None
         except ldap.LDAPError as exc:
@@ -140,6 +140,12 @@ class LDAPReading(LDAPConnection):
         finally:
             with contextlib.suppress(ldap.LDAPError):
                 conn.unbind_ext()
+
+    def read_person(self, person: str) -> Person | None:
+        """``person`` (a JupyterHub name) with their uid, read now in this thread (blocking);
+        None when the directory has no such person. Prefer :meth:`person`."""
+        with self._person_lookup(person) as (conn, server, deadline):
+            match = self._find_person(conn, server, person, deadline)
         if match is None:
             return None
         _, attrs, name = match
@@ -153,11 +159,9 @@ class LDAPReading(LDAPConnection):
     def read_person_groups(self, person: str) -> set[str]:
         """Names of the selected groups ``person`` (a JupyterHub name) is in, read now in this
         thread (blocking). Prefer :meth:`person_groups`."""
-        deadline = time.monotonic() + self.snapshot_timeout
         layout = self.layout()
         escape = ldap.filter.escape_filter_chars
-        conn, server = self._bound(deadline)
-        try:
+        with self._person_lookup(person) as (conn, server, deadline):
             match = self._find_person(conn, server, person, deadline)
             if match is None:
                 return set()  # not (or no longer) among the people: in no team
@@ -189,15 +193,6 @@ class LDAPReading(LDAPConnection):
                 names = self._groups_by_dn(
                     conn, attrs.get(self.member_of_attribute.lower(), []), deadline
                 )
-        except _Partial as cut:
-            raise SourceError(f"LDAP lookup of {person!r} was cut short: {cut}") from None
-        except ldap.LDAPError as exc:
-            raise SourceError(
-                f"LDAP lookup of {person!r} on {server} failed: {_describe_ldap_error(exc)}"
-            ) from None
-        finally:
-            with contextlib.suppress(ldap.LDAPError):
-                conn.unbind_ext()
         return {n for n in names if group_filter_matches(self.group_name_pattern, n)}
 
     def _groups_by_dn(self, conn: Any, dns: Iterable[str], deadline: float) -> set[str]:
