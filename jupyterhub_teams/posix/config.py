@@ -72,11 +72,7 @@ class PosixIdentity(Configurable):
 
     @validate("uid_range", "gid_range")
     def _check_range(self, proposal: Any) -> list[int]:
-        name = proposal["trait"].name
-        value = _range(proposal["value"], name)
-        if value[0] < self.minimum_id:
-            raise TraitError(f"{name} starts below minimum_id ({self.minimum_id}): {value}")
-        return value
+        return _range(proposal["value"], proposal["trait"].name)
 
     minimum_id = Integer(
         DEFAULT_MINIMUM,
@@ -213,6 +209,22 @@ class PosixIdentity(Configurable):
         if not 10 <= value <= 32:
             raise TraitError(f"max_system_name_length must be between 10 and 32, got {value}")
         return value
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Options that depend on each other are checked once all are set: config files set
+        # them in no particular order.
+        for name in ("uid_range", "gid_range"):
+            first = getattr(self, name)[0]
+            if first < self.minimum_id:
+                raise TraitError(
+                    f"{name} starts below minimum_id ({self.minimum_id}): {getattr(self, name)}"
+                )
+        if len(self.digit_prefix) >= self.max_system_name_length:
+            raise TraitError(
+                f"digit_prefix {self.digit_prefix!r} must be shorter than "
+                f"max_system_name_length ({self.max_system_name_length})"
+            )
 
     @property
     def uids(self) -> NumberRange:

@@ -65,7 +65,7 @@ def declared_number(value: Any, where: str) -> int | None:
         value = value[0]
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     raise IdentityRefused(f"the {where} is not a number: {value!r}")
 

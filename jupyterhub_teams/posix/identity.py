@@ -30,7 +30,7 @@ from .accounts import (
 from .config import PosixIdentity
 from .directories import TeamDirectory, TeamDirectoryConflict, ensure_team_directory
 from .names import system_name
-from .numbers import check_number
+from .numbers import RangeExhausted, check_number
 from .registry import IdentityConflict, Record, Registry
 
 log = logging.getLogger("jupyterhub_teams.posix")
@@ -105,20 +105,31 @@ class Resolver:
             max_length=self.options.max_system_name_length,
         )
 
-    def _uid(self, request: Request, sysname: str) -> Record:
+    def _uid(self, request: Request, sysname: str, private_group: bool) -> Record:
+        """The uid record, made together with the person's private group (gid = uid) so that
+        a refused group leaves no uid behind."""
+
+        def group_of(number: int) -> list[Record]:
+            if not private_group:
+                return []
+            return [Record("gid", request.hub_name, sysname, number, "private group")]
+
         if request.declared_uid is not None:
             number = check_number(
                 request.declared_uid, "uid", request.hub_name, self.options.minimum_id
             )
             wanted = Record("uid", request.hub_name, sysname, number, request.uid_origin)
-            return self.registry.claim(wanted)
-        # numbers of system users jupyterhub-teams did not record are never handed out
+            return self.registry.claim(wanted, group_of(number))
+
+        # numbers of system users and groups jupyterhub-teams did not record are never
+        # handed out: the private group takes the same number as a gid
+        def taken(number: int) -> bool:
+            return self.lookups.user_by_uid(number) is not None or (
+                private_group and self.lookups.group_by_gid(number) is not None
+            )
+
         return self.registry.allocate(
-            "uid",
-            request.hub_name,
-            sysname,
-            self.options.uids,
-            lambda n: self.lookups.user_by_uid(n) is not None,
+            "uid", request.hub_name, sysname, self.options.uids, taken, together=group_of
         )
 
     def team_group(self, ref: TeamRef) -> TeamGroup:
@@ -146,18 +157,16 @@ class Resolver:
             sysname = self._system_name(request.hub_name)
             if request.team is not None:
                 team = self.team_group(request.team)
-                # a team account never has a uid of its own in the directory
-                uid = self._uid(Request(request.hub_name), sysname)
+                # a team account never has a uid of its own in the directory; its primary
+                # group is the team's
+                uid = self._uid(Request(request.hub_name), sysname, private_group=False)
                 return Identity(
                     request.hub_name, sysname, uid.number, team.gid, team.directory,
                     self.options.shell, team=team,
                 )  # fmt: skip
-            uid = self._uid(request, sysname)
             # a person's private group: gid = uid, named like the user
-            self.registry.claim(
-                Record("gid", request.hub_name, sysname, uid.number, "private group")
-            )
-        except (IdentityConflict, ValueError) as exc:
+            uid = self._uid(request, sysname, private_group=True)
+        except (IdentityConflict, RangeExhausted, ValueError) as exc:
             raise IdentityRefused(str(exc)) from None
         groups: list[TeamGroup] = []
         skipped: list[str] = []
@@ -165,7 +174,7 @@ class Resolver:
             for ref in sorted(request.teams, key=lambda r: r.team):
                 try:
                     groups.append(self.team_group(ref))
-                except (IdentityConflict, ValueError) as exc:
+                except (IdentityConflict, RangeExhausted, ValueError) as exc:
                     skipped.append(f"team {ref.team!r} left out: {exc}")
         home = os.path.join(self.options.home_root, sysname)
         return Identity(

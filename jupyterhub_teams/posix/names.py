@@ -51,10 +51,14 @@ def system_name(
     max_length: int = DEFAULT_MAX_LENGTH,
 ) -> str:
     """The system account name for the JupyterHub name ``hub_name``."""
-    if not is_safe_system_name(digit_prefix or "x", max_length) or not digit_prefix:
-        raise ValueError(f"digit_prefix must be a safe system name, got {digit_prefix!r}")
     if max_length < _HASH_LENGTH + 2:
         raise ValueError(f"max_length must be at least {_HASH_LENGTH + 2}, got {max_length}")
+    if not digit_prefix or not is_safe_system_name(digit_prefix):
+        raise ValueError(f"digit_prefix must be a safe system name, got {digit_prefix!r}")
+    if len(digit_prefix) >= max_length:
+        raise ValueError(
+            f"digit_prefix {digit_prefix!r} must be shorter than max_length ({max_length})"
+        )
     if is_safe_system_name(hub_name, max_length):
         return hub_name
     mapped = _UNSAFE_RUN.sub("-", _fold(hub_name)).strip("-")

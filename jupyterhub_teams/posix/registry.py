@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -141,27 +141,35 @@ class Registry:
         )
         return record
 
-    def claim(self, wanted: Record) -> Record:
-        """Record a number that came from outside (directory, claim) for ``wanted.name``.
+    def _settle(self, conn: sqlite3.Connection, wanted: Record) -> Record:
+        """Record ``wanted`` in the open transaction, or find it already recorded."""
+        current = self._find(conn, wanted.kind, "name", wanted.name)
+        if current is not None:
+            if (current.number, current.system_name) == (wanted.number, wanted.system_name):
+                return current
+            raise IdentityConflict(
+                f"JupyterHub user {wanted.name!r} has {wanted.kind} {current.number} "
+                f"({_what(wanted.kind)} {current.system_name!r}, {current.origin}) on "
+                f"record, but the {wanted.origin} now says {wanted.number} "
+                f"({wanted.system_name!r}). Files on disk carry the recorded number, so "
+                "nothing is changed: fix the source, or re-own the files and run "
+                f"`jupyterhub-teams posix forget {wanted.name}`"
+            )
+        self._check_free(conn, wanted)
+        return self._insert(conn, wanted)
 
-        Returns the record; raises :class:`IdentityConflict` when the name already holds a
-        different number or system name, or the number or system name is someone else's.
+    def claim(self, wanted: Record, together: Sequence[Record] = ()) -> Record:
+        """Record a number that came from outside (directory, claim) for ``wanted.name``, and
+        ``together`` with it, all or nothing.
+
+        Returns the record; raises :class:`IdentityConflict` when a name already holds a
+        different number or system name, or a number or system name is someone else's.
         """
         with self._connect(write=True) as conn:
-            current = self._find(conn, wanted.kind, "name", wanted.name)
-            if current is not None:
-                if (current.number, current.system_name) == (wanted.number, wanted.system_name):
-                    return current
-                raise IdentityConflict(
-                    f"JupyterHub user {wanted.name!r} has {wanted.kind} {current.number} "
-                    f"({_what(wanted.kind)} {current.system_name!r}, {current.origin}) on "
-                    f"record, but the {wanted.origin} now says {wanted.number} "
-                    f"({wanted.system_name!r}). Files on disk carry the recorded number, so "
-                    "nothing is changed: fix the source, or re-own the files and run "
-                    f"`jupyterhub-teams posix forget {wanted.name}`"
-                )
-            self._check_free(conn, wanted)
-            return self._insert(conn, wanted)
+            record = self._settle(conn, wanted)
+            for other in together:
+                self._settle(conn, other)
+            return record
 
     def allocate(
         self,
@@ -170,9 +178,14 @@ class Registry:
         system_name: str,
         numbers: NumberRange,
         taken_elsewhere: Callable[[int], bool],
+        together: Callable[[int], Sequence[Record]] = lambda number: (),
     ) -> Record:
-        """``name``'s recorded number, or a new one from ``numbers`` that no record holds and
-        for which ``taken_elsewhere`` (the system's own users or groups) is false."""
+        """``name``'s recorded number, or a new one from ``numbers``; with the records
+        ``together(number)`` made in the same transaction (all or nothing).
+
+        A new number is one no record holds, as ``kind`` nor as any kind ``together`` records,
+        and for which ``taken_elsewhere`` (the system's own users or groups) is false.
+        """
         with self._connect(write=True) as conn:
             current = self._find(conn, kind, "name", name)
             if current is not None:
@@ -181,16 +194,21 @@ class Registry:
                         f"JupyterHub user {name!r} is recorded with the {_what(kind)} name "
                         f"{current.system_name!r}, not {system_name!r}"
                     )
+                for other in together(current.number):
+                    self._settle(conn, other)
                 return current
+            kinds = {kind, *(r.kind for r in together(numbers.first))}
 
             def taken(number: int) -> bool:
-                return self._find(conn, kind, "number", number) is not None or taken_elsewhere(
-                    number
-                )
+                return any(
+                    self._find(conn, k, "number", number) is not None for k in kinds
+                ) or taken_elsewhere(number)
 
             wanted = Record(kind, name, system_name, allocate(name, numbers, taken), "allocated")
-            self._check_free(conn, wanted)
-            return self._insert(conn, wanted)
+            record = self._settle(conn, wanted)
+            for other in together(record.number):
+                self._settle(conn, other)
+            return record
 
     def forget(self, name: str) -> list[Record]:
         """Drop ``name``'s records (an admin's explicit action); returns what was dropped."""

@@ -15,6 +15,7 @@ value; :func:`apply_identity` sets them on the spawner about to start.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from typing import Any
@@ -120,8 +121,14 @@ def apply_identity(
             "jupyterhub_teams.posix.PosixLocalProcessSpawner (or SystemdSpawner, DockerSpawner, "
             "KubeSpawner), or turn PosixIdentity.enabled off"
         )
+    # JupyterHub keeps a spawner object across stops and starts: merge into the settings the
+    # admin configured, kept from the first start, never into the last start's identity (a
+    # person who left a team must not keep its gid or its mount).
+    configured = spawner.__dict__.setdefault("_jupyterhub_teams_configured", {})
     for name, value in settings.items():
-        setattr(spawner, name, _merge(getattr(spawner, name, None), value))
+        if name not in configured:
+            configured[name] = copy.deepcopy(getattr(spawner, name, None))
+        setattr(spawner, name, _merge(configured[name], value))
 
 
 class PosixLocalProcessSpawner(LocalProcessSpawner):  # type: ignore[misc]
