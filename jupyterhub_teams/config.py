@@ -333,7 +333,13 @@ class JupyterHubTeams(Configurable):
         """The sync service's scopes: least privilege, never the admin role.
 
         ``admin:users`` is needed because the hub has no narrower scope that creates users;
-        everything about servers and shares is filtered to the team accounts.
+        everything about servers and shares is filtered to the team accounts, except
+        ``read:groups:shares``: read-only, it lets the sync check a team's share with one
+        indexed lookup (``GET /groups/<team>/shared/<account>/``) instead of listing the
+        server's shares, which costs the hub a join over every group membership (0.5 s per team
+        at 50,000 memberships). No filter can name the team groups (they come and go, the role
+        is fixed at start-up), and the service already manages every group's members with
+        ``admin:groups``; what it adds is seeing which servers are shared with which group.
         """
         accounts = f"!group={self.accounts_group}"
         return [
@@ -349,6 +355,7 @@ class JupyterHubTeams(Configurable):
             f"access:servers{accounts}",
             f"shares{accounts}",
             f"read:shares{accounts}",
+            "read:groups:shares",
         ]
 
     # -- hub pages (Teams, Sharing) ------------------------------------------------------------

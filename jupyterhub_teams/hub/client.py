@@ -63,6 +63,7 @@ class HubClient:
         self._retries = retries
         self.page_size = page_size
         self.writes = 0  # count of state-changing requests, for reports and benchmarks
+        self._scopes: frozenset[str] | None = None
 
     async def __aenter__(self) -> HubClient:
         return self
@@ -144,8 +145,10 @@ class HubClient:
 
     # -- reads ------------------------------------------------------------------------------
 
-    async def list_users(self) -> list[dict[str, Any]]:
-        return [u async for u in self.paginate("users")]
+    async def list_users(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Every user, or with ``state="active"`` only those with a running or pending server."""
+        params = {"state": state} if state else {}
+        return [u async for u in self.paginate("users", **params)]
 
     async def list_groups(self) -> list[dict[str, Any]]:
         return [g async for g in self.paginate("groups")]
@@ -159,7 +162,29 @@ class HubClient:
         return None if response.status_code == 404 else dict(response.json())
 
     async def list_server_shares(self, owner: str, server_name: str = "") -> list[dict[str, Any]]:
+        """Every share of one server. Costly on big hubs: the hub joins every group membership
+        into this query (about 0.5 s per call on SQLite with 50,000 memberships)."""
         return [s async for s in self.paginate(f"shares/{_q(owner)}/{_q(server_name)}")]
+
+    async def get_group_share(
+        self, group: str, owner: str, server_name: str = ""
+    ) -> dict[str, Any] | None:
+        """The share of ``owner``'s server granted to ``group``, or None if there is none.
+
+        One indexed lookup in the hub (about 15 ms whatever the hub's size). It needs
+        ``read:groups:shares`` on ``group``: without it the hub answers 404 too, so check
+        :meth:`scopes` first.
+        """
+        path = f"groups/{_q(group)}/shared/{_q(owner)}/{_q(server_name)}"
+        response = await self.request("GET", path, ok=(404,))
+        return None if response.status_code == 404 else dict(response.json())
+
+    async def scopes(self) -> frozenset[str]:
+        """The scopes of this client's token, as the hub expands them (asked once)."""
+        if self._scopes is None:
+            response = await self.request("GET", "user")
+            self._scopes = frozenset(response.json().get("scopes") or ())
+        return self._scopes
 
     # -- writes -----------------------------------------------------------------------------
 

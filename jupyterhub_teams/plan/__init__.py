@@ -11,7 +11,15 @@ from .actions import (
     SetGroupProperties,
     StopServer,
 )
-from .planner import Plan, Team, desired_people, desired_teams, make_plan, team_marker
+from .planner import (
+    Plan,
+    Team,
+    desired_people,
+    desired_teams,
+    make_plan,
+    team_marker,
+    wanted_users,
+)
 from .policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Policy
 
 __all__ = [
@@ -33,4 +41,5 @@ __all__ = [
     "desired_teams",
     "make_plan",
     "team_marker",
+    "wanted_users",
 ]

@@ -157,6 +157,13 @@ def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str
     return teams, plan
 
 
+def wanted_users(snapshot: DirectorySnapshot, policy: Policy) -> frozenset[str]:
+    """The hub names a plan for ``snapshot`` asks about: people and team accounts."""
+    teams, _ = desired_teams(snapshot, policy)
+    people, _ = desired_people(snapshot, policy)
+    return frozenset(people.values()) | {team.account for team in teams.values()}
+
+
 def make_plan(
     snapshot: DirectorySnapshot,
     hub: HubState,

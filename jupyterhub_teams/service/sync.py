@@ -8,8 +8,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ..hub import HubAPIError, HubClient, apply_actions, read_hub_state
-from ..plan import Plan, Policy, make_plan
+from ..hub import HubAPIError, HubClient, apply_actions, read_plan_state
+from ..plan import Plan, Policy, make_plan, wanted_users
 from ..sources import Source, SourceError
 
 log = logging.getLogger("jupyterhub_teams.sync")
@@ -52,7 +52,9 @@ async def sync_once(
     report = SyncReport()
     try:
         snapshot = await source.snapshot()
-        state = await read_hub_state(client, policy, share_sample=share_sample)
+        state = await read_plan_state(
+            client, policy, wanted_users(snapshot, policy), share_sample=share_sample
+        )
         report.plan = make_plan(snapshot, state, policy, allow_large_removal=allow_large_removal)
         if apply and report.plan.actions:
             await apply_actions(client, report.plan.actions)

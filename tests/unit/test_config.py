@@ -188,9 +188,13 @@ def test_service_scopes_are_filtered_to_team_accounts() -> None:
         "access:servers!group=jupyterhub-teams-accounts",
         "shares!group=jupyterhub-teams-accounts",
         "read:shares!group=jupyterhub-teams-accounts",
+        # read-only: which servers are shared with which group (one cheap lookup per team)
+        "read:groups:shares",
     ]
-    for scope in touching_servers:
+    for scope in touching_servers[:-1]:
         assert scope.endswith("!group=jupyterhub-teams-accounts")
+    # nothing that grants, revokes or uses a share is unfiltered
+    assert not {"shares", "groups:shares", "users:shares", "read:shares"} & set(scopes)
     assert "admin" not in scopes
     assert "admin-ui" not in scopes
     assert not any(s.startswith("admin:servers") or s == "servers" for s in scopes)
@@ -199,6 +203,8 @@ def test_service_scopes_are_filtered_to_team_accounts() -> None:
 
 def test_service_scopes_follow_accounts_group() -> None:
     scopes = JupyterHubTeams(accounts_group="team-accounts").service_scopes()
-    filtered = [s for s in scopes if "servers" in s or "shares" in s]
+    filtered = [
+        s for s in scopes if ("servers" in s or "shares" in s) and s != "read:groups:shares"
+    ]
     assert filtered
     assert all(s.endswith("!group=team-accounts") for s in filtered)

@@ -180,12 +180,8 @@ def test_demo_from_empty_hub() -> None:
         GrantGroupShare("collab-chemistry", "chemistry", scopes("collab-chemistry")),
         GrantGroupShare("collab-gpu-users", "gpu-users", scopes("collab-gpu-users")),
         GrantGroupShare("collab-physics", "physics", scopes("collab-physics")),
-        SetGroupProperties(
-            "chemistry", {TEAM_PROPERTY: marker("chemistry", gid=3002)}, "new team"
-        ),
-        SetGroupProperties(
-            "gpu-users", {TEAM_PROPERTY: marker("gpu-users", gid=3003)}, "new team"
-        ),
+        SetGroupProperties("chemistry", {TEAM_PROPERTY: marker("chemistry", gid=3002)}, "new team"),
+        SetGroupProperties("gpu-users", {TEAM_PROPERTY: marker("gpu-users", gid=3003)}, "new team"),
         SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics", gid=3001)}, "new team"),
     ]
     assert plan.refusals == []
