@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psutil
 import pytest
 import yaml
 
-from .harness import Hub, wait_for
+from .harness import Hub, Person, wait_for
 
 PEOPLE = [f"person{i:03d}" for i in range(60)]
 GROUPS = {f"group-{g:03d}": [PEOPLE[(g * 7 + k) % 60] for k in range(3)] for g in range(150)}
@@ -178,3 +179,34 @@ def test_large_removal_is_held_until_confirmed(big_hub: Hub) -> None:
     retired = big_hub.group("group-042")
     assert retired is not None and retired["properties"]["jupyterhub_teams"]["retired"] is True
     assert big_hub.api("GET", "users/collab-group-042").status_code == 200
+
+
+def test_a_share_removed_by_hand_comes_back(tmp_path: Path) -> None:
+    """The sync trusts a team's marker between checks, but re-reads each share within
+    ``share_check_cycles`` syncs: a share revoked behind its back is granted again."""
+    hub = Hub(
+        tmp_path / "hub",
+        sync_interval=1,
+        pre_config="c.JupyterHubTeams.share_check_cycles = 3\n",
+    ).start()
+    try:
+
+        def shared() -> bool:
+            r = hub.api("GET", "groups/physics/shared/collab-physics/")
+            return r.status_code == 200 and bool(r.json().get("scopes"))
+
+        hub.wait_for_sync(shared, what="the physics share")
+        revoked = hub.api("PATCH", "shares/collab-physics/", json={"group": "physics"})
+        assert revoked.status_code == 200, revoked.text
+        assert not shared()
+        started = time.monotonic()
+        # three syncs of one second, each reading a third of the shares, plus slack
+        wait_for(shared, timeout=30, what="the share to be granted again")
+        print(f"share restored after {time.monotonic() - started:.1f} s")
+        bob = Person(hub, "bob").logged_in()
+        assert bob.hub_api("POST", "users/collab-physics/server").status_code in (201, 202)
+        wait_for(lambda: hub.server_ready("collab-physics"), 60, what="the physics server")
+        bob.close()
+        hub.stop_server("collab-physics")
+    finally:
+        hub.stop()
