@@ -15,8 +15,8 @@ on its chosen library, through ``asyncio.to_thread``) is timed the same way.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_ldap.py [--people 10000] [--groups 2000] [--runs 7]
-        [--page-size 500]
+    python -m benchmarks.bench_ldap [--people 10000] [--groups 2000] [--runs 7]
+        [--page-size 500] [--json]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import os
 import platform
 import statistics
@@ -37,7 +38,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import _hubs  # noqa: E402
 from benchmarks.gen_directory import READER_PASSWORD, GeneratedDirectory, generate  # noqa: E402
+from benchmarks.report import fmt_ratio, markdown_table, ratio, stats, summary_row  # noqa: E402
 from tests.e2e.slapd import Slapd  # noqa: E402
 
 PEOPLE_FILTER = "(objectClass=posixAccount)"
@@ -174,17 +177,8 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--groups", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--page-size", type=int, default=500)
-    args = parser.parse_args()
-    if args.runs < 5:
-        parser.error("--runs must be at least 5")
-
-    directory = generate(args.people, args.groups)
+def measure(*, people: int, groups: int, runs: int, page_size: int, command: str) -> dict[str, Any]:
+    directory = generate(people, groups)
     expected = directory.expected()
     entries = len(directory.people) + len(directory.groups)
     os.environ["LDAP_BIND_PASSWORD"] = READER_PASSWORD
@@ -204,10 +198,10 @@ def main() -> None:
                     directory.reader_dn,
                     READER_PASSWORD,
                     directory,
-                    args.page_size,
+                    page_size,
                 )
-            readers["LDAPDirectory.snapshot()"] = make_source_reader(
-                slapd.url, directory, args.page_size
+            readers["`LDAPDirectory.snapshot()`"] = make_source_reader(
+                slapd.url, directory, page_size
             )
             for name, read in readers.items():
                 got = read()  # warm-up, and the answer must be right before it is timed
@@ -215,41 +209,111 @@ def main() -> None:
                     wrong = [g for g in expected if got.get(g) != expected[g]][:5]
                     raise SystemExit(f"{name} read a different directory (groups {wrong})")
             samples: dict[str, list[tuple[float, float]]] = {n: [] for n in readers}
-            for _ in range(args.runs):
+            for _ in range(runs):
                 for name, read in readers.items():
                     wall, cpu, _ = timed(read)
                     samples[name].append((wall, cpu))
         finally:
             slapd.stop()
 
-    print(
-        f"directory: {len(directory.people)} people, {len(directory.groups)} groups, "
-        f"{directory.memberships()} memberships "
-        f"({directory.memberships() / len(directory.people):.2f} per person), "
-        f"{entries} entries read per run; slapadd {load_s:.2f} s"
-    )
-    print(
-        f"machine: {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end); "
-        f"page size {args.page_size}; {args.runs} runs each"
-    )
-    print()
-    print("| reader | median s | min s | max s | client CPU s (median) | entries/s |")
-    print("|---|---|---|---|---|---|")
+    versions = {"python-ldap": _version("python-ldap"), "ldap3": _version("ldap3")}
+    rows = []
     medians: dict[str, float] = {}
-    for name, runs in samples.items():
-        walls = [w for w, _ in runs]
-        cpus = [c for _, c in runs]
-        med = statistics.median(walls)
-        medians[name] = med
-        print(
-            f"| {name} | {med:.3f} | {min(walls):.3f} | {max(walls):.3f} | "
-            f"{statistics.median(cpus):.3f} | {entries / med:,.0f} |"
+    for name, measured in samples.items():
+        walls = stats([w for w, _ in measured])
+        medians[name] = walls["median"]
+        label = f"{name} {versions[name]}" if name in versions else name
+        rows.append(
+            [
+                label,
+                f"{walls['median']:.3f}",
+                f"{walls['min']:.3f}",
+                f"{walls['max']:.3f}",
+                f"{statistics.median(c for _, c in measured):.3f}",
+                f"{entries / walls['median']:,.0f}",
+            ]
         )
-    print()
-    print(
-        f"ldap3 / python-ldap (median wall time): {medians['ldap3'] / medians['python-ldap']:.2f}"
+    slower = ratio(medians["ldap3"], medians["python-ldap"])
+    return {
+        "id": "P6",
+        "db": None,
+        "date": _hubs.today(),
+        "command": command,
+        "setup": (
+            f"{len(directory.people):,} people, {len(directory.groups):,} groups, "
+            f"{directory.memberships():,} memberships, {entries:,} entries read per run "
+            f"(slapadd {load_s:.1f} s); {platform.python_implementation()} "
+            f"{platform.python_version()}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the end; page size {page_size}; {runs} runs each."
+        ),
+        "table": {
+            "header": [
+                "reader",
+                "median s",
+                "min s",
+                "max s",
+                "client CPU s (median)",
+                "entries/s (median)",
+            ],
+            "rows": rows,
+        },
+        "summary": [
+            summary_row(
+                "P6",
+                "full directory read: ldap3 vs python-ldap (the library chosen)",
+                f"python-ldap {medians['python-ldap']:.3f} s",
+                baseline=f"ldap3 {medians['ldap3']:.3f} s",
+                ratio_text=f"ldap3 {fmt_ratio(slower)} slower",
+                target="choose the faster",
+                met_text="yes" if slower >= 1 else "**no**",
+            ),
+            summary_row(
+                "P6",
+                "`LDAPDirectory.snapshot()` (the finished source)",
+                f"{medians['`LDAPDirectory.snapshot()`']:.3f} s",
+                baseline=f"python-ldap {medians['python-ldap']:.3f} s",
+                ratio_text=fmt_ratio(
+                    ratio(medians["`LDAPDirectory.snapshot()`"], medians["python-ldap"])
+                ),
+            ),
+        ],
+        "series": {name: [w for w, _ in measured] for name, measured in samples.items()},
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=2_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    command = (
+        f"python -m benchmarks.bench_ldap --people {args.people} --groups {args.groups} "
+        f"--runs {args.runs} --page-size {args.page_size}"
     )
+    result = measure(
+        people=args.people,
+        groups=args.groups,
+        runs=args.runs,
+        page_size=args.page_size,
+        command=command,
+    )
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(result["setup"])
+    print(markdown_table(result["table"]["header"], result["table"]["rows"]))
+    print(f"ldap3 / python-ldap (median wall time): {result['summary'][0]['ratio']}")
 
 
 if __name__ == "__main__":

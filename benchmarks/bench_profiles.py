@@ -14,16 +14,18 @@ filter's answer is checked before anything is timed.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_profiles.py [--runs 15] [--inner 20]
+    python -m benchmarks.bench_profiles [--runs 15] [--inner 20] [--options 10] [--choices 5]
+        [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import os
 import platform
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +35,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import _hubs  # noqa: E402
+from benchmarks.report import fmt_ratio, fmt_stats, markdown_table, met, ratio, stats, summary_row  # noqa: E402
 from jupyterhub_teams.profiles.compiled import CompiledProfiles, visible_profiles  # noqa: E402
 from jupyterhub_teams.profiles.filter import Viewer, checked_visible_profiles  # noqa: E402
 from jupyterhub_teams.profiles.user_options import check_user_options  # noqa: E402
@@ -119,35 +123,29 @@ def timed(work: Callable[[], object], runs: int, inner: int) -> list[float]:
     return per_call
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--inner", type=int, default=20)
-    parser.add_argument("--options", type=int, default=OPTIONS, help="options per profile")
-    parser.add_argument("--choices", type=int, default=CHOICES, help="choices per option")
-    args = parser.parse_args()
-    if args.runs < 5:
-        parser.error("--runs must be at least 5")
+TARGET_MS = 5.0
 
-    profile_list, viewer = build(option_count=args.options, choice_count=args.choices)
+
+def measure(*, runs: int, inner: int, options: int, choices: int, command: str) -> dict[str, Any]:
+    profile_list, viewer = build(option_count=options, choice_count=choices)
     visible = visible_profiles(profile_list, viewer, override_key="kubespawner_override")
     open_profiles = sum("allowed_groups" not in p for p in profile_list)
     assert len(visible) >= open_profiles
     assert all("allowed_groups" not in repr(p) for p in visible)
     wanted = visible[-1]
-    options = {"profile": wanted["slug"], "o0": "c0"}
-    assert check_user_options(options, visible).slug == wanted["slug"]
+    user_options = {"profile": wanted["slug"], "o0": "c0"}
+    assert check_user_options(user_options, visible).slug == wanted["slug"]
     kept_choices = sum(len(o["choices"]) for p in visible for o in p["profile_options"].values())
 
     rows = [
         ("baseline: deepcopy of the unfiltered list", lambda: copy.deepcopy(profile_list)),
         ("structural copy, unfiltered (same depth)", lambda: structural_copy(profile_list)),
         (
-            "visible_profiles (the list compiled once, then filtered per person)",
+            "**visible_profiles** (compiled once, filtered per person)",
             lambda: visible_profiles(profile_list, viewer, override_key="kubespawner_override"),
         ),
         (
-            "checked_visible_profiles (checks and copies everything at each call)",
+            "checked_visible_profiles (checks and copies at each call)",
             lambda: checked_visible_profiles(
                 profile_list, viewer, override_key="kubespawner_override"
             ),
@@ -156,29 +154,80 @@ def main() -> None:
             "compiling the list (once per configured list)",
             lambda: CompiledProfiles(profile_list, override_key="kubespawner_override"),
         ),
-        ("check_user_options (one request)", lambda: check_user_options(options, visible)),
+        ("check_user_options (one request)", lambda: check_user_options(user_options, visible)),
     ]
-    results = [(name, timed(work, args.runs, args.inner)) for name, work in rows]
-    base = statistics.median(results[0][1])
+    results = {name: stats([t * 1e3 for t in timed(work, runs, inner)]) for name, work in rows}
+    base = results[rows[0][0]]["median"]
+    mine = results[rows[2][0]]
+    plural = "s" if options != 1 else ""
+    shape = (
+        f"{PROFILES} profiles \u00d7 {options} option{plural} \u00d7 {choices} choices (+ unlisted)"
+    )
+    return {
+        "id": "P7",
+        "db": None,
+        "date": _hubs.today(),
+        "command": command,
+        "setup": (
+            f"{shape}; person in {PERSON_GROUPS} of {GROUPS} groups sees {len(visible)} "
+            f"profiles and {kept_choices:,} choices; Python {platform.python_version()}; "
+            f"{runs} runs \u00d7 {inner} calls after a warm-up, time per call; load average "
+            f"{os.getloadavg()[0]:.1f} at the end."
+        ),
+        "table": {
+            "header": ["what", "median", "min", "max", "median / baseline"],
+            "rows": [
+                [
+                    name,
+                    f"{s['median']:.2f} ms",
+                    f"{s['min']:.2f} ms",
+                    f"{s['max']:.2f} ms",
+                    fmt_ratio(ratio(s["median"], base)),
+                ]
+                for name, s in results.items()
+            ],
+        },
+        "summary": [
+            summary_row(
+                "P7",
+                f"visible_profiles, {shape}",
+                fmt_stats(mine, digits=2),
+                baseline=f"deepcopy {base:.2f} ms",
+                ratio_text=fmt_ratio(ratio(mine["median"], base)),
+                target=f"≤ {TARGET_MS:g} ms",
+                met_text=met(mine["median"], TARGET_MS),
+            )
+        ],
+        "series": {name: dict(s) for name, s in results.items()},
+    }
 
-    print(
-        f"{PROFILES} profiles x {args.options} options x {args.choices} choices (+ unlisted), "
-        "person in "
-        f"{PERSON_GROUPS} of {GROUPS} groups: {len(visible)} profiles and {kept_choices} "
-        f"choices visible"
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--inner", type=int, default=20)
+    parser.add_argument("--options", type=int, default=OPTIONS, help="options per profile")
+    parser.add_argument("--choices", type=int, default=CHOICES, help="choices per option")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    command = (
+        f"python -m benchmarks.bench_profiles --runs {args.runs} --inner {args.inner} "
+        f"--options {args.options} --choices {args.choices}"
     )
-    print(
-        f"Python {platform.python_version()} on {platform.machine()}, {args.runs} runs x "
-        f"{args.inner} calls (time per call)\n"
+    result = measure(
+        runs=args.runs,
+        inner=args.inner,
+        options=args.options,
+        choices=args.choices,
+        command=command,
     )
-    print("| what | median | min | max | median / baseline |")
-    print("|---|---:|---:|---:|---:|")
-    for name, times in results:
-        median = statistics.median(times)
-        print(
-            f"| {name} | {median * 1e3:.2f} ms | {min(times) * 1e3:.2f} ms | "
-            f"{max(times) * 1e3:.2f} ms | {median / base:.2f} |"
-        )
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(result["setup"])
+    print(markdown_table(result["table"]["header"], result["table"]["rows"]))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ Usage (from the repository root, with the test environment on PATH — `scripts/
 it up):
 
     python -m benchmarks.bench_sync [--people 10000] [--groups 2000] [--runs 5]
+        [--db sqlite|postgresql] [--json]
 
-Each run uses two fresh hubs (SQLite), so runs are independent. Timings are printed as
-median (min-max) over the runs.
+Each run uses two fresh hubs (each with its own database), so runs are independent. Timings are
+printed as median (min-max) over the runs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +38,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import _hubs
 from benchmarks.gen_directory import generate
+from benchmarks.report import fmt_stats, met, stats, summary_row
 from tests.e2e.harness import Hub
 
 # The benchmark drives syncs itself: the hub's sync service becomes an external service with a
@@ -55,11 +57,21 @@ c.JupyterHub.log_level = "WARN"
 """
 
 
-def fresh_hub(root: Path, name: str, people: list[str], directory: Path) -> Hub:
-    hub = Hub(root / name, directory=directory, extra_config=EXTERNAL_SERVICE).start()
-    for start in range(0, len(people), 1000):
-        r = hub.api("POST", "users", json={"usernames": people[start : start + 1000]})
-        assert r.status_code == 201, r.text
+TARGET_P2_S = 180.0
+TARGET_RATIO = 1.3
+TARGET_P3_S = 10.0
+TARGET_RSS_MB = 200.0
+
+
+def fresh_hub(
+    root: Path, name: str, people: list[str], directory: Path, dbs: _hubs.Databases
+) -> Hub:
+    hub = _hubs.start_hub(root, name, dbs, directory=directory, extra_config=EXTERNAL_SERVICE)
+    try:
+        _hubs.create_people(hub, people)
+    except BaseException:
+        hub.stop()
+        raise
     return hub
 
 
@@ -157,31 +169,20 @@ async def run_floor(hub: Hub, phases: list[list[tuple[str, str, Any]]], concurre
         return time.perf_counter() - started
 
 
-def summary(values: list[float], unit: str = "s", digits: int = 1) -> str:
-    return (
-        f"{statistics.median(values):.{digits}f} {unit} "
-        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--groups", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
-    generated = generate(args.people, args.groups)
-    people = [p.uid for p in generated.people]
+def measure(
+    *, people: int, groups: int, runs: int, concurrency: int, db: str, command: str
+) -> dict[str, Any]:
+    generated = generate(people, groups)
+    names = [p.uid for p in generated.people]
     keys = ("p2", "floor", "ratio", "p3", "p3_full", "rss")
     results: dict[str, list[float]] = {k: [] for k in keys}
     writes = noop_writes = 0
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, _hubs.Databases(db) as dbs:
         root = Path(tmp)
         directory = root / "directory.yaml"
         directory.write_text(generated.yaml())
-        for run in range(args.runs):
-            hub = fresh_hub(root, f"sync-{run}", people, directory)
+        for run in range(runs):
+            hub = fresh_hub(root, f"sync-{run}", names, directory, dbs)
             try:
                 p2, writes, rss, report = run_sync(hub, directory)
                 p3_full, noop_writes, rss3, _ = run_sync(hub, directory)
@@ -189,34 +190,110 @@ def main() -> None:
                 noop_writes += service_writes
             finally:
                 hub.stop()
-            floor_hub = fresh_hub(root, f"floor-{run}", people, directory)
+            floor_hub = fresh_hub(root, f"floor-{run}", names, directory, dbs)
             try:
-                floor = asyncio.run(run_floor(floor_hub, floor_requests(report), args.concurrency))
+                floor = asyncio.run(run_floor(floor_hub, floor_requests(report), concurrency))
             finally:
                 floor_hub.stop()
-            results["p2"].append(p2)
-            results["floor"].append(floor)
-            results["ratio"].append(p2 / floor)
-            results["p3"].append(p3)
-            results["p3_full"].append(p3_full)
-            results["rss"].append(max(rss, rss3))
+            for key, value in zip(
+                keys, (p2, floor, p2 / floor, p3, p3_full, max(rss, rss3)), strict=True
+            ):
+                results[key].append(value)
             print(
                 f"run {run + 1}: sync {p2:.1f} s ({writes} writes), floor {floor:.1f} s, "
                 f"ratio {p2 / floor:.2f}, no-op {p3:.1f} s (full check {p3_full:.1f} s, "
-                f"{noop_writes} writes), "
-                f"peak RSS {max(rss, rss3):.0f} MB",
+                f"{noop_writes} writes), peak RSS {max(rss, rss3):.0f} MB",
+                file=sys.stderr,
                 flush=True,
             )
-    print(
-        f"\n{args.people} people, {args.groups} groups, "
-        f"{generated.memberships()} memberships, {args.runs} runs, SQLite\n"
-        f"P2 first sync     {summary(results['p2'])}, {writes} writes\n"
-        f"   floor          {summary(results['floor'])}\n"
-        f"   ratio          {summary(results['ratio'], 'x', 2)}\n"
-        f"P3 no-op resync   {summary(results['p3'])}, {noop_writes} writes\n"
-        f"   full check     {summary(results['p3_full'])}\n"
-        f"P8 peak RSS       {summary(results['rss'], 'MB', 0)}"
+    s = {key: stats(values) for key, values in results.items()}
+    rows = [
+        ["P2 first sync", f"{fmt_stats(s['p2'], 's')}, {writes:,} writes", f"≤ {TARGET_P2_S:g} s"],
+        ["floor, the same writes", fmt_stats(s["floor"], "s"), ""],
+        [
+            "ratio sync / floor (per run)",
+            fmt_stats(s["ratio"], "\u00d7", 2),
+            f"≤ {TARGET_RATIO}\u00d7",
+        ],
+        [
+            "P3 no-op, as the service runs it",
+            f"{fmt_stats(s['p3'], 's')}, {noop_writes} writes",
+            f"≤ {TARGET_P3_S:g} s",
+        ],
+        ["P3 no-op, every share re-read", fmt_stats(s["p3_full"], "s"), ""],
+        ["P8 peak RSS of the sync", fmt_stats(s["rss"], "MB", 0), f"≤ {TARGET_RSS_MB:g} MB"],
+    ]
+    return {
+        "id": "P2",
+        "db": db,
+        "date": _hubs.today(),
+        "command": command,
+        "setup": (
+            f"{people:,} people, {groups:,} groups, {generated.memberships():,} memberships; "
+            f"{runs} runs, each on two fresh hubs; load average {_hubs.load_average():.1f} at "
+            "the end."
+        ),
+        "table": {"header": ["", "median (min\u2013max)", "target"], "rows": rows},
+        "summary": [
+            summary_row(
+                "P2",
+                f"first sync, {people:,} people / {groups:,} groups",
+                fmt_stats(s["p2"], "s"),
+                baseline=f"floor {s['floor']['median']:.1f} s",
+                ratio_text=fmt_stats(s["ratio"], "\u00d7", 2),
+                target=f"≤ {TARGET_P2_S:g} s, ≤ {TARGET_RATIO}\u00d7",
+                met_text=met(
+                    max(s["p2"]["median"] / TARGET_P2_S, s["ratio"]["median"] / TARGET_RATIO), 1.0
+                ),
+            ),
+            summary_row(
+                "P3",
+                "no-op resync, as the service runs it",
+                fmt_stats(s["p3"], "s"),
+                target=f"≤ {TARGET_P3_S:g} s",
+                met_text=met(s["p3"]["median"], TARGET_P3_S),
+            ),
+            summary_row(
+                "P8",
+                "peak RSS of the sync",
+                fmt_stats(s["rss"], "MB", 0),
+                target=f"≤ {TARGET_RSS_MB:g} MB",
+                met_text=met(s["rss"]["max"], TARGET_RSS_MB),
+            ),
+        ],
+        "series": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    _hubs.common_arguments(parser)
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+    command = _hubs.command_line(
+        "benchmarks.bench_sync",
+        [
+            "--db",
+            args.db,
+            "--runs",
+            str(args.runs),
+            "--people",
+            str(args.people),
+            "--groups",
+            str(args.groups),
+        ],
     )
+    result = measure(
+        people=args.people,
+        groups=args.groups,
+        runs=args.runs,
+        concurrency=args.concurrency,
+        db=args.db,
+        command=command,
+    )
+    _hubs.emit(result, args.json)
 
 
 if __name__ == "__main__":
