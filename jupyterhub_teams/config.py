@@ -180,10 +180,13 @@ class JupyterHubTeams(Configurable):
     ).tag(config=True)
 
     sync_interval = Float(
-        30.0,
+        15.0,
         help="""
         Seconds between two background syncs. A membership change in the directory reaches
-        the hub within one interval, without anyone logging in.
+        the hub within one interval, without anyone logging in. With the default 15 s and
+        ``revocation_interval`` 10 s, a person removed from a group is refused by the team
+        server within about 30 s (plus the duration of one sync: about 4 s at 10,000 people
+        and 2,000 teams).
         """,
     ).tag(config=True)
 
@@ -214,7 +217,7 @@ class JupyterHubTeams(Configurable):
         return value
 
     share_check_cycles = Integer(
-        10,
+        20,
         help="""
         The sync re-reads each team's share once every this many syncs (reading all of them
         costs one hub request per team); in between, the team's group properties vouch for

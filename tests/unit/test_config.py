@@ -17,7 +17,7 @@ def test_defaults() -> None:
     assert teams.accounts_group == "jupyterhub-teams-accounts"
     assert teams.max_team_name_length == 40
     assert teams.create_people is True
-    assert teams.sync_interval == 30.0
+    assert teams.sync_interval == 15.0
     assert teams.revocation_interval == 10
     assert teams.service_name == "jupyterhub-teams"
     assert teams.team_server_command == ["jupyterhub-teams-singleuser"]
@@ -118,7 +118,7 @@ def test_refused_assignment_keeps_the_previous_value() -> None:
     assert teams.account_prefix == "collab-"
     with pytest.raises(TraitError):
         teams.sync_interval = 0
-    assert teams.sync_interval == 30.0
+    assert teams.sync_interval == 15.0
     teams.accounts_group = "everyone-on-teams"
     assert teams.accounts_group == "everyone-on-teams"
 
