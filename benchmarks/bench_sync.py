@@ -111,9 +111,11 @@ def run_sync(hub: Hub, directory: Path) -> tuple[float, int, float, dict[str, An
     return elapsed, int(report["writes"]), peak, report
 
 
-async def service_resync(hub: Hub, directory: Path, cycle: int = 1) -> tuple[float, int]:
-    """One no-op sync as the service runs it (its ``cycle``-th: which tenth of the shares it
-    re-reads): wall time and writes."""
+async def service_resync(
+    hub: Hub, directory: Path, cycle: int = 1, cycles: int = 10
+) -> tuple[float, int]:
+    """One no-op sync as the service runs it: its ``cycle``-th, re-reading one ``cycles``-th
+    of the shares (the service's ``share_check_cycles``): wall time and writes."""
     from jupyterhub_teams.hub import HubClient
     from jupyterhub_teams.plan import Policy
     from jupyterhub_teams.service import sync_once
@@ -123,7 +125,7 @@ async def service_resync(hub: Hub, directory: Path, cycle: int = 1) -> tuple[flo
     await source.snapshot()  # the service keeps its parsed directory between syncs
     async with HubClient(hub.api_url, SYNC_TOKEN) as client:
         started = time.perf_counter()
-        report = await sync_once(client, source, Policy(), share_sample=(cycle % 10, 10))
+        report = await sync_once(client, source, Policy(), share_sample=(cycle % cycles, cycles))
         elapsed = time.perf_counter() - started
     assert report.error is None and not report.plan.actions, report.summary()
     return elapsed, report.writes
