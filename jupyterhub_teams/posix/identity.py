@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 from .accounts import (
@@ -34,6 +35,7 @@ from .numbers import RangeExhausted, check_number
 from .registry import IdentityConflict, Record, Registry
 
 log = logging.getLogger("jupyterhub_teams.posix")
+_TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class IdentityRefused(Exception):
@@ -133,6 +135,9 @@ class Resolver:
         )
 
     def team_group(self, ref: TeamRef) -> TeamGroup:
+        if not _TEAM_NAME.fullmatch(ref.team):
+            # team names come from the naming rules; anything else never becomes a path
+            raise ValueError(f"team name {ref.team!r} cannot name a team directory")
         sysname = self._system_name(ref.account)
         if ref.gid is not None:
             number = check_number(ref.gid, "gid", ref.team, self.options.minimum_id)
