@@ -4,8 +4,6 @@ systemd: nothing here starts a server)."""
 from __future__ import annotations
 
 import pwd
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 # imported plainly: a missing spawner package must fail these tests, never skip them
@@ -14,7 +12,6 @@ import kubespawner
 import pytest
 import systemdspawner
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
-from kubernetes_asyncio.config import kube_config
 from traitlets.config import Config
 
 from jupyterhub_teams.posix import PosixLocalProcessSpawner
@@ -43,21 +40,6 @@ TEAM = Identity(
     "collab-physics", "collab-physics", 30500, 48001, "/srv/teams/physics", "/bin/sh", team=PHYSICS
 )
 LONER = Identity("bob", "bob", 47002, 47002, "/home/bob", "/bin/bash")
-# a kubeconfig naming an address nothing listens on: KubeSpawner loads one when built
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: nowhere
-  cluster: {server: "https://127.0.0.1:9"}
-users:
-- name: nobody
-  user: {token: unused}
-contexts:
-- name: nowhere
-  context: {cluster: nowhere, user: nobody, namespace: default}
-current-context: nowhere
-"""
 
 
 class User:
@@ -66,14 +48,6 @@ class User:
         self.id = 7
         self.url = f"/user/{name}/"
         self.groups: list[Any] = []
-
-
-@pytest.fixture
-def no_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    path = tmp_path / "kubeconfig"
-    path.write_text(KUBECONFIG)
-    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
-    yield
 
 
 def apply(spawner: Any, identity: Identity, volume_claim: str = "") -> None:

@@ -6,14 +6,12 @@ to it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 # imported plainly: a missing KubeSpawner must fail these tests, never skip them
 import kubespawner
 import pytest
-from kubernetes_asyncio.config import kube_config
 from tornado import web
 from traitlets.config import Config
 
@@ -23,31 +21,9 @@ from jupyterhub_teams.profiles.demo import demo_profile_list
 from jupyterhub_teams.profiles.kubespawner import RestrictedProfileList
 
 ACCOUNTS = JupyterHubTeams().accounts_group
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: nowhere
-  cluster: {server: "https://127.0.0.1:9"}
-users:
-- name: nobody
-  user: {token: unused}
-contexts:
-- name: nowhere
-  context: {cluster: nowhere, user: nobody, namespace: default}
-current-context: nowhere
-"""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def no_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """KubeSpawner loads a kubeconfig when built; give it one (read from the module setting the
-    client library takes ``$KUBECONFIG`` into at import)."""
-    path = tmp_path_factory.mktemp("kube") / "config"
-    path.write_text(KUBECONFIG)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
-        yield
+pytestmark = pytest.mark.usefixtures("no_cluster")
 
 
 class Group:
