@@ -6,8 +6,10 @@
 //
 // SETTINGS: {"port", "node_modules", "client_id", "client_secret", "redirect_uri", "password",
 //            "users_file"}. USERS_FILE maps each account to its groups:
-//            {"alice": ["/a/physics", "/lab/chem"], ...}. It is read at every request, so a
-//            test changes someone's groups by rewriting it (what a Keycloak admin would do).
+//            {"alice": ["/a/physics", "/lab/chem"], ...}, or to its groups and a uid as a
+//            Keycloak user-attribute mapper sends it: {"frank": {"groups": [], "uidNumber":
+//            "47020"}}. It is read at every request, so a test changes someone's groups by
+//            rewriting it (what a Keycloak admin would do).
 // Prints "ready <issuer>" once it listens on 127.0.0.1:PORT.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -37,18 +39,25 @@ const provider = new Provider(issuer, {
   }],
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
-  claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },
+  claims: {
+    openid: ['sub'],
+    profile: ['preferred_username', 'name', 'uidNumber'],
+    groups: ['groups'],
+  },
   // Claims requested by scope go to the userinfo answer, which GenericOAuthenticator reads.
   conformIdTokenClaims: false,
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, id) {
-    const groups = users()[id];
-    if (groups === undefined) return undefined;
+    const entry = users()[id];
+    if (entry === undefined) return undefined;
+    const groups = Array.isArray(entry) ? entry : entry.groups;
+    const extra = !Array.isArray(entry) && entry.uidNumber !== undefined
+      ? { uidNumber: entry.uidNumber } : {};
     return {
       accountId: id,
       async claims() {
-        return { sub: id, preferred_username: id, name: id, groups };
+        return { sub: id, preferred_username: id, name: id, groups, ...extra };
       },
     };
   },
@@ -63,7 +72,7 @@ const provider = new Provider(issuer, {
       accountId: ctx.oidc.session.accountId,
     });
     grant.addOIDCScope('openid profile groups');
-    grant.addOIDCClaims(['preferred_username', 'name', 'groups']);
+    grant.addOIDCClaims(['preferred_username', 'name', 'groups', 'uidNumber']);
     await grant.save();
     return grant;
   },

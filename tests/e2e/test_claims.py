@@ -64,7 +64,7 @@ def ensure_oidc_provider() -> Path:
 class OIDCProvider:
     """tests/e2e/oidc_provider.js on a free loopback port, stopped by PID."""
 
-    def __init__(self, state_dir: Path, users: dict[str, list[str]], redirect_uri: str) -> None:
+    def __init__(self, state_dir: Path, users: dict[str, Any], redirect_uri: str) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

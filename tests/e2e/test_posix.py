@@ -29,7 +29,8 @@ import yaml
 
 from jupyterhub_teams.posix.names import system_name
 
-from .harness import Hub, wait_for
+from .harness import Hub, Person, wait_for
+from .test_claims import CLIENT_SECRET, OIDCProvider, oauth_login, start_hub
 
 UIDS = range(47000, 47999 + 1)
 GIDS = range(48000, 48999 + 1)
@@ -52,7 +53,10 @@ DIRECTORY = {
     },
 }
 # system names the module may create (and removes): people, their private groups, teams
+# a person known only to the identity provider, whose uid comes from a claim
+CLAIMED = ("frank", 47020)
 SYSTEM_NAMES = {
+    CLAIMED[0],
     *(system_name(n) for n in DIRECTORY["users"]),
     *(f"collab-{team}" for team in DIRECTORY["groups"]),
 }
@@ -352,3 +356,48 @@ def test_the_record_lists_and_forgets(hub: Hub) -> None:
         text=True,
     )
     assert again.returncode == 1 and "nothing recorded" in again.stdout
+
+
+def test_a_uid_from_the_identity_provider(
+    world: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A Keycloak-style ``uidNumber`` claim in ``auth_state`` gives the person their uid."""
+    name, uid = CLAIMED
+    state = tmp_path_factory.mktemp("posix-oidc")
+    hub = posix_hub(world, state / "hub")
+    hub.pre_config = (
+        textwrap.dedent(hub.pre_config) + 'c.PosixIdentity.uid_claim = "oauth_user.uidNumber"\n'
+    )
+    provider = OIDCProvider(
+        state / "oidc",
+        {name: {"groups": [], "uidNumber": str(uid)}},
+        f"{hub.url}/hub/oauth_callback",
+    )
+    hub.extra_config += textwrap.dedent(
+        f"""
+        c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
+        c.GenericOAuthenticator.client_id = "jupyterhub"
+        c.GenericOAuthenticator.client_secret = {CLIENT_SECRET!r}
+        c.GenericOAuthenticator.oauth_callback_url = {hub.url + "/hub/oauth_callback"!r}
+        c.GenericOAuthenticator.authorize_url = {provider.url + "/auth"!r}
+        c.GenericOAuthenticator.token_url = {provider.url + "/token"!r}
+        c.GenericOAuthenticator.userdata_url = {provider.url + "/me"!r}
+        c.GenericOAuthenticator.scope = ["openid", "profile"]
+        c.GenericOAuthenticator.username_claim = "preferred_username"
+        c.GenericOAuthenticator.allow_all = True
+        c.Authenticator.enable_auth_state = True
+        """
+    )
+    try:
+        provider.start()
+        start_hub(hub)
+        frank = oauth_login(Person(hub, name))
+        r = frank.hub_api("POST", f"users/{name}/server")
+        assert r.status_code in (201, 202), f"{r.status_code} {r.text}\n{hub.log_tail()}"
+        wait_for(lambda: hub.server_ready(name), 60, what=f"{name}'s server")
+        assert pwd.getpwnam(name).pw_uid == uid
+        assert server_process(hub, name).uids().real == uid
+        frank.close()
+    finally:
+        hub.stop()
+        provider.stop()
