@@ -2,7 +2,7 @@
 terminal websocket closed, on a real team server.
 
 A demo hub (YAML directory, the bundled people and teams) with the product's defaults
-(``sync_interval`` 30 s, ``revocation_interval`` 10 s; flags to change them). bob starts the
+(the product's ``sync_interval`` and ``revocation_interval``; flags to change them). bob starts the
 ``physics`` team server, opens it (OAuth and all, like a browser) and opens a terminal whose
 websocket stays open. Then bob is removed from ``physics`` in the directory file, and two
 times are taken from that moment: until bob's next request with his open session is refused
@@ -17,7 +17,7 @@ working for 300 s (``HubAuth.cache_max_age``) and never closes open websockets.
 Usage (the test environment on PATH — `scripts/dev test` sets it up):
 
     python -m benchmarks.bench_revocation [--db sqlite|postgresql] [--runs 5]
-        [--sync-interval 30] [--revocation-interval 10] [--json]
+        [--sync-interval 15] [--revocation-interval 10] [--json]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import _hubs
 from benchmarks.report import fmt_stats, met, stats, summary_row
+from jupyterhub_teams.config import JupyterHubTeams
 from tests.e2e.harness import Hub, Person, consent_or_lab, wait_for
 
 ACCOUNT = "collab-physics"
@@ -228,8 +229,9 @@ def measure(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     _hubs.common_arguments(parser)
-    parser.add_argument("--sync-interval", type=float, default=30.0)
-    parser.add_argument("--revocation-interval", type=int, default=10)
+    defaults = JupyterHubTeams()
+    parser.add_argument("--sync-interval", type=float, default=defaults.sync_interval)
+    parser.add_argument("--revocation-interval", type=int, default=defaults.revocation_interval)
     args = parser.parse_args(argv)
     command = _hubs.command_line(
         "benchmarks.bench_revocation",
