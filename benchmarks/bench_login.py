@@ -53,15 +53,7 @@ LABELS = ("with", "without", "recipe")
 
 
 def ldap_config(slapd: Slapd, directory: GeneratedDirectory) -> str:
-    return f"""
-c.JupyterHubTeams.source_class = "jupyterhub_teams.sources.ldap.LDAPDirectory"
-c.LDAPDirectory.server_urls = [{slapd.url!r}]
-c.LDAPDirectory.bind_dn = {directory.reader_dn!r}
-c.LDAPDirectory.bind_password_env = {PASSWORD_ENV!r}
-c.LDAPDirectory.people_base_dn = {directory.people_dn!r}
-c.LDAPDirectory.group_base_dn = {directory.groups_dn!r}
-c.JupyterHub.log_level = "WARN"
-"""
+    return slapd.hub_config(directory, PASSWORD_ENV) + 'c.JupyterHub.log_level = "WARN"\n'
 
 
 def recipe_lookup(slapd: Slapd, directory: GeneratedDirectory) -> str:

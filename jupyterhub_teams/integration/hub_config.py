@@ -69,11 +69,15 @@ def make_login_guard(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     return login_guard
 
 
+def team_served_by(user: Any, teams: JupyterHubTeams) -> str | None:
+    """The team a JupyterHub user (wrapper or orm) serves, when it is a team account."""
+    groups = {g.name for g in getattr(user, "groups", [])}
+    return teams.policy().team_served_by(getattr(user, "name", ""), groups)
+
+
 def is_team_account(user: Any, teams: JupyterHubTeams) -> bool:
     """A JupyterHub user (wrapper or orm) is a team account: reserved prefix and accounts group."""
-    name = getattr(user, "name", "")
-    groups = {g.name for g in getattr(user, "groups", [])}
-    return bool(name.startswith(teams.account_prefix) and teams.accounts_group in groups)
+    return team_served_by(user, teams) is not None
 
 
 def make_team_refresh_skip(teams: JupyterHubTeams, then: Hook | None) -> Hook:
@@ -100,8 +104,8 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, posix: Hook | Non
     every server its POSIX identity when ``posix`` (:class:`~..posix.hook.PosixHook`) is set."""
 
     async def team_spawn_hook(spawner: Any) -> None:
-        if is_team_account(spawner.user, teams):
-            team = spawner.user.name[len(teams.account_prefix) :]
+        team = team_served_by(spawner.user, teams)
+        if team is not None:
             spawner.cmd = list(teams.team_server_command)
             spawner.environment = {
                 **spawner.environment,
@@ -161,7 +165,7 @@ def configure_posix(c: Config, teams: JupyterHubTeams) -> Hook | None:
         or (spawner_class is LocalProcessSpawner)
     ):
         c.JupyterHub.spawner_class = PosixLocalProcessSpawner
-    return PosixHook(options, teams.account_prefix, teams.accounts_group, teams.make_source)
+    return PosixHook(options, teams.policy(), teams.make_source)
 
 
 def setup(c: Config) -> JupyterHubTeams:

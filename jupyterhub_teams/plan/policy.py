@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
@@ -25,6 +26,19 @@ class Policy:
     # that suddenly answers with far fewer members is more often broken than right.
     large_removal_fraction: float = 0.5
     large_removal_minimum: int = 10
+
+    def team_served_by(self, user_name: str, group_names: Collection[str]) -> str | None:
+        """The team a hub user's server serves, if the user is a team account: the reserved
+        prefix *and* membership of the accounts group (which only the sync grants), never the
+        name alone."""
+        prefix = self.account_prefix
+        if (
+            len(user_name) > len(prefix)
+            and user_name.startswith(prefix)
+            and self.accounts_group in group_names
+        ):
+            return user_name[len(prefix) :]
+        return None
 
     def share_scopes(self, account: str) -> tuple[str, ...]:
         """Scopes a team's members get on its server: use it, and start and stop it."""

@@ -16,8 +16,9 @@ from typing import Any
 
 from tornado import web
 
-from ..plan.policy import TEAM_PROPERTY
+from ..plan.policy import TEAM_PROPERTY, Policy
 from ..sources import Source, SourceError
+from ..sources.claims import lookup_dotted
 from .accounts import system_lookups
 from .config import PosixIdentity
 from .identity import IdentityRefused, Request, Resolver, TeamRef
@@ -49,12 +50,11 @@ def team_ref(group: Any) -> TeamRef | None:
 
 
 def claim_value(auth_state: Any, dotted: str) -> Any:
-    value = auth_state
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+    """The value at ``dotted`` in ``auth_state``, None when a step is missing."""
+    try:
+        return lookup_dotted(auth_state, dotted)
+    except KeyError:
+        return None
 
 
 def declared_number(value: Any, where: str) -> int | None:
@@ -76,30 +76,28 @@ class PosixHook:
     def __init__(
         self,
         options: PosixIdentity,
-        account_prefix: str,
-        accounts_group: str,
+        policy: Policy,
         make_source: Callable[[], Source] | None,
     ) -> None:
         self.options = options
-        self.account_prefix = account_prefix
-        self.accounts_group = accounts_group
+        self.policy = policy
         self.resolver = Resolver(options, Registry(options.registry_path), system_lookups())
         self._make_source = make_source
         self._source: Source | None = None
 
     def _team_of_account(self, user: Any) -> TeamRef | None:
-        name = user.name
         groups = {g.name: g for g in user.groups}
-        if not name.startswith(self.account_prefix) or self.accounts_group not in groups:
+        team = self.policy.team_served_by(user.name, groups)
+        if team is None:
             return None
-        team = name[len(self.account_prefix) :]
         group = groups.get(team)
         if group is None:
             from jupyterhub import orm
 
+            # a team account is usually not in its team's group: find the group itself
             group = orm.Group.find(user.db, team)
         ref = team_ref(group) if group is not None else None
-        return ref or TeamRef(team, name)
+        return ref or TeamRef(team, user.name)
 
     async def _directory_uid(self, name: str) -> tuple[int | None, str | None]:
         if not self.options.directory_uids or self._make_source is None:

@@ -57,7 +57,7 @@ GITLAB_GROUPS_KEY = "gitlab_groups"
 # -- pure functions: extraction and mapping --------------------------------------------------
 
 
-def _lookup(data: Any, dotted: str) -> Any:
+def lookup_dotted(data: Any, dotted: str) -> Any:
     """``data["a"]["b"]`` for ``"a.b"``; raises KeyError when a step is missing."""
     for key in dotted.split("."):
         if not isinstance(data, Mapping) or key not in data:
@@ -116,7 +116,7 @@ def extract_paths(auth_state: Any, kind: str, claim: str | None = None) -> list[
             "(an OAuthenticator returns one at every login)"
         )
     try:
-        value = _lookup(auth_state, claim)
+        value = lookup_dotted(auth_state, claim)
     except KeyError:
         raise SourceError(
             f"auth_state has no {claim!r} ({_missing_hint(kind)}); its keys are "

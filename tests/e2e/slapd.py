@@ -217,5 +217,21 @@ class Slapd:
         if result.returncode != 0:
             raise RuntimeError(f"slapmodify failed ({result.returncode}): {result.stderr}")
 
+    def hub_config(
+        self, directory: GeneratedDirectory, password_env: str, **options: object
+    ) -> str:
+        """``jupyterhub_config.py`` lines making this directory the hub's source (the bind
+        password is read from ``password_env``); ``options`` are more ``LDAPDirectory`` ones."""
+        lines = [
+            'c.JupyterHubTeams.source_class = "jupyterhub_teams.sources.ldap.LDAPDirectory"',
+            f"c.LDAPDirectory.server_urls = [{self.url!r}]",
+            f"c.LDAPDirectory.bind_dn = {directory.reader_dn!r}",
+            f"c.LDAPDirectory.bind_password_env = {password_env!r}",
+            f"c.LDAPDirectory.people_base_dn = {directory.people_dn!r}",
+            f"c.LDAPDirectory.group_base_dn = {directory.groups_dn!r}",
+            *(f"c.LDAPDirectory.{name} = {value!r}" for name, value in options.items()),
+        ]
+        return "\n" + "\n".join(lines) + "\n"
+
     def load_directory(self, directory: GeneratedDirectory) -> Slapd:
         return self.load(directory.ldif(member_of=self.member_of))

@@ -127,6 +127,23 @@ class OIDCProvider:
         self.process = None
 
 
+def generic_oauth_config(hub: Hub, provider: OIDCProvider, scope: list[str]) -> str:
+    """``jupyterhub_config.py`` lines logging in through ``provider`` with GenericOAuthenticator."""
+    return f"""
+c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
+c.GenericOAuthenticator.client_id = "jupyterhub"
+c.GenericOAuthenticator.client_secret = {CLIENT_SECRET!r}
+c.GenericOAuthenticator.oauth_callback_url = {hub.url + "/hub/oauth_callback"!r}
+c.GenericOAuthenticator.authorize_url = {provider.url + "/auth"!r}
+c.GenericOAuthenticator.token_url = {provider.url + "/token"!r}
+c.GenericOAuthenticator.userdata_url = {provider.url + "/me"!r}
+c.GenericOAuthenticator.scope = {scope!r}
+c.GenericOAuthenticator.username_claim = "preferred_username"
+c.GenericOAuthenticator.allow_all = True
+c.Authenticator.enable_auth_state = True
+"""
+
+
 def claims_pre_config(**options: Any) -> str:
     """Config that ``setup(c)`` must see: the claim source and its options."""
     lines = ['c.JupyterHubTeams.source_class = "jupyterhub_teams.sources.claims.ClaimGroups"']
@@ -199,21 +216,11 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, OIDCPr
     state = tmp_path_factory.mktemp("claims-oidc")
     hub = Hub(state / "hub", sync_interval=2, pre_config=claims_pre_config(path_rule="last"))
     provider = OIDCProvider(state / "oidc", USERS, f"{hub.url}/hub/oauth_callback")
-    hub.extra_config = f"""
-c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
-c.GenericOAuthenticator.client_id = "jupyterhub"
-c.GenericOAuthenticator.client_secret = {CLIENT_SECRET!r}
-c.GenericOAuthenticator.oauth_callback_url = {hub.url + "/hub/oauth_callback"!r}
-c.GenericOAuthenticator.authorize_url = {provider.url + "/auth"!r}
-c.GenericOAuthenticator.token_url = {provider.url + "/token"!r}
-c.GenericOAuthenticator.userdata_url = {provider.url + "/me"!r}
-c.GenericOAuthenticator.scope = ["openid", "profile", "groups"]
-c.GenericOAuthenticator.username_claim = "preferred_username"
+    hub.extra_config = generic_oauth_config(hub, provider, ["openid", "profile", "groups"])
+    hub.extra_config += f"""
 # what a Keycloak hub typically has already: the provider's groups as JupyterHub groups
 c.GenericOAuthenticator.manage_groups = True
 c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
-c.GenericOAuthenticator.allow_all = True
-c.Authenticator.enable_auth_state = True
 c.Authenticator.auth_refresh_age = {REFRESH_AGE}
 """
     try:

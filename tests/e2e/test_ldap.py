@@ -231,17 +231,9 @@ def _closed_port() -> int:
 
 
 def ldap_pre_config(slapd: Slapd, directory: GeneratedDirectory) -> str:
-    return f"""
-c.JupyterHubTeams.source_class = "jupyterhub_teams.sources.ldap.LDAPDirectory"
-c.LDAPDirectory.server_urls = [{slapd.url!r}]
-c.LDAPDirectory.bind_dn = {directory.reader_dn!r}
-c.LDAPDirectory.bind_password_env = {PASSWORD_ENV!r}
-c.LDAPDirectory.people_base_dn = {directory.people_dn!r}
-c.LDAPDirectory.group_base_dn = {directory.groups_dn!r}
-c.LDAPDirectory.page_size = 200
-c.LDAPDirectory.timeout = 2.0
-c.LDAPDirectory.snapshot_timeout = 20.0
-"""
+    return slapd.hub_config(
+        directory, PASSWORD_ENV, page_size=200, timeout=2.0, snapshot_timeout=20.0
+    )
 
 
 def hub_groups(hub: Hub, names: list[str]) -> dict[str, list[str]]:

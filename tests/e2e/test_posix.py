@@ -30,7 +30,7 @@ import yaml
 from jupyterhub_teams.posix.names import system_name
 
 from .harness import Hub, Person, wait_for
-from .test_claims import CLIENT_SECRET, OIDCProvider, oauth_login, start_hub
+from .test_claims import OIDCProvider, generic_oauth_config, oauth_login, start_hub
 
 UIDS = range(47000, 47999 + 1)
 GIDS = range(48000, 48999 + 1)
@@ -373,21 +373,7 @@ def test_a_uid_from_the_identity_provider(
         {name: {"groups": [], "uidNumber": str(uid)}},
         f"{hub.url}/hub/oauth_callback",
     )
-    hub.extra_config += textwrap.dedent(
-        f"""
-        c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
-        c.GenericOAuthenticator.client_id = "jupyterhub"
-        c.GenericOAuthenticator.client_secret = {CLIENT_SECRET!r}
-        c.GenericOAuthenticator.oauth_callback_url = {hub.url + "/hub/oauth_callback"!r}
-        c.GenericOAuthenticator.authorize_url = {provider.url + "/auth"!r}
-        c.GenericOAuthenticator.token_url = {provider.url + "/token"!r}
-        c.GenericOAuthenticator.userdata_url = {provider.url + "/me"!r}
-        c.GenericOAuthenticator.scope = ["openid", "profile"]
-        c.GenericOAuthenticator.username_claim = "preferred_username"
-        c.GenericOAuthenticator.allow_all = True
-        c.Authenticator.enable_auth_state = True
-        """
-    )
+    hub.extra_config += generic_oauth_config(hub, provider, ["openid", "profile"])
     try:
         provider.start()
         start_hub(hub)

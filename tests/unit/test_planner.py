@@ -908,3 +908,17 @@ def test_a_changed_gid_rewrites_the_marker() -> None:
     assert plan.actions == [
         SetGroupProperties("physics", {TEAM_PROPERTY: marker("physics", gid=3999)}, "team")
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "groups", "team"),
+    [
+        ("collab-physics", {ACCOUNTS}, "physics"),
+        ("collab-physics", {"physics"}, None),  # the name alone is not enough
+        ("collab-", {ACCOUNTS}, None),
+        ("alice", {ACCOUNTS}, None),
+        ("physics-collab-x", {ACCOUNTS}, None),
+    ],
+)
+def test_the_team_a_user_serves(name: str, groups: set[str], team: str | None) -> None:
+    assert POLICY.team_served_by(name, groups) == team

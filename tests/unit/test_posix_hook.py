@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 from jupyterhub_teams.model import Person
 from jupyterhub_teams.naming import DEFAULT_ACCOUNT_PREFIX
-from jupyterhub_teams.plan.policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY
+from jupyterhub_teams.plan.policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Policy
 from jupyterhub_teams.posix import PosixIdentity, PosixLocalProcessSpawner
 from jupyterhub_teams.posix.accounts import Lookups
 from jupyterhub_teams.posix.hook import (
@@ -339,8 +339,7 @@ def make_hook(tmp_path: Path, directory: Directory | None = None, **options: Any
     posix = PosixIdentity(**settings)
     hook = PosixHook(
         posix,
-        DEFAULT_ACCOUNT_PREFIX,
-        DEFAULT_ACCOUNTS_GROUP,
+        Policy(account_prefix=DEFAULT_ACCOUNT_PREFIX, accounts_group=DEFAULT_ACCOUNTS_GROUP),
         (lambda: directory) if directory is not None else None,  # type: ignore[arg-type,return-value]
     )
     # the machine's own users and groups are not the test's business

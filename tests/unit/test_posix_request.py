@@ -13,7 +13,7 @@ import yaml
 from jupyterhub import orm
 
 from jupyterhub_teams.model import Person
-from jupyterhub_teams.plan import TEAM_PROPERTY
+from jupyterhub_teams.plan import TEAM_PROPERTY, Policy
 from jupyterhub_teams.posix import PosixIdentity
 from jupyterhub_teams.posix.hook import PosixHook
 from jupyterhub_teams.posix.identity import IdentityRefused, Request, TeamRef
@@ -90,7 +90,8 @@ def hook(tmp_path: Path, source: Any = None, **options: Any) -> PosixHook:
         team_directories=False,
         **options,
     )
-    return PosixHook(settings, "collab-", ACCOUNTS, (lambda: source) if source else None)
+    policy = Policy(account_prefix="collab-", accounts_group=ACCOUNTS)
+    return PosixHook(settings, policy, (lambda: source) if source else None)
 
 
 PHYSICS = TeamRef("physics", "collab-physics", 3001)
