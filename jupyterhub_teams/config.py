@@ -31,8 +31,18 @@ from .plan import DEFAULT_ACCOUNTS_GROUP, Policy
 from .sources.base import Source
 
 _PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*[-_.]$")
+_ADHOC_PREFIX_PATTERN = re.compile(r"^[a-z0-9]+-\Z")
 # options only the hub uses; they may hold callables, which JSON cannot carry to the service
 _HUB_ONLY = frozenset({"profile_list"})
+
+
+def _in_range(proposal: Any, low: int, high: int) -> int:
+    """A trait validator's value, refused unless ``low <= value <= high``."""
+    value = int(proposal["value"])
+    name = proposal["trait"].name
+    if not low <= value <= high:
+        raise TraitError(f"{name} must be between {low} and {high}, got {value}")
+    return value
 
 
 def _check_group_vs_prefix(accounts_group: str, prefix: str) -> None:
@@ -293,6 +303,7 @@ class JupyterHubTeams(Configurable):
             create_people=self.create_people,
             large_removal_fraction=self.large_removal_fraction,
             large_removal_minimum=self.large_removal_minimum,
+            adhoc_prefix=self.adhoc_team_prefix,
         )
 
     def make_source(self) -> Source:
@@ -360,6 +371,63 @@ class JupyterHubTeams(Configurable):
             f"read:shares{accounts}",
             "read:groups:shares",
         ]
+
+    # -- ad-hoc teams (created by people on the Teams page) ------------------------------------
+
+    adhoc_team_prefix = Unicode(
+        "adhoc-",
+        help="""
+        Prefix of the names of teams people create on the Teams page: someone typing
+        ``Reading group`` creates the team ``adhoc-reading-group`` (account
+        ``collab-adhoc-reading-group``); the page shows the name as typed.
+
+        Directory teams and ad-hoc teams live in separate namespaces, so nobody can take a
+        directory group's name before the group exists ("squatting") and later stand between
+        its members and their team, and no directory group can take over a team people made:
+        a directory group whose team name starts with this prefix is refused, with a reason in
+        the plan and the service's log. Lower case letters and digits, ending with ``-``.
+        """,
+    ).tag(config=True)
+
+    @validate("adhoc_team_prefix")
+    def _check_adhoc_prefix(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        if not _ADHOC_PREFIX_PATTERN.match(value):
+            raise TraitError(
+                f"adhoc_team_prefix {value!r} must be lower case letters and digits ending "
+                "with '-' (e.g. 'adhoc-')"
+            )
+        return value
+
+    adhoc_team_creators = List(
+        Unicode(),
+        [],
+        help="""
+        JupyterHub groups whose members may create ad-hoc teams. Empty (the default): every
+        person may. Hub admins always may. People who may not are told so on the Teams page.
+        """,
+    ).tag(config=True)
+
+    adhoc_teams_per_person = Integer(
+        10,
+        help="""
+        Most ad-hoc teams one person may have created and not yet deleted. Each team is a hub
+        account and a possible server, so this bounds what one person can make the hub hold.
+        0 lets nobody but hub admins create teams.
+        """,
+    ).tag(config=True)
+
+    adhoc_teams_per_hour = Integer(
+        5,
+        help="""
+        Most ad-hoc teams one person may create in any hour (deleted ones count too), so that
+        nobody can create and delete accounts in a loop. Hub admins are not limited.
+        """,
+    ).tag(config=True)
+
+    @validate("adhoc_teams_per_person", "adhoc_teams_per_hour")
+    def _check_adhoc_limits(self, proposal: Any) -> int:
+        return _in_range(proposal, 0, 10_000)
 
     # -- hub pages (Teams, Sharing) ------------------------------------------------------------
 

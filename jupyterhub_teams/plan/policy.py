@@ -26,6 +26,9 @@ class Policy:
     # that suddenly answers with far fewer members is more often broken than right.
     large_removal_fraction: float = 0.5
     large_removal_minimum: int = 10
+    # Team names starting with this belong to teams people create in the hub (the pages);
+    # directory groups never get them, so neither side can take the other's name.
+    adhoc_prefix: str = "adhoc-"
 
     def team_served_by(self, user_name: str, group_names: Collection[str]) -> str | None:
         """The team a hub user's server serves, if the user is a team account: the reserved

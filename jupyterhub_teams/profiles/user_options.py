@@ -173,8 +173,9 @@ def _check_unlisted(option: Mapping[str, Any], name: str, slug: str, value: str)
             f"you. Choices you can use: {_names(option.get('choices') or {})}.",
         )
     regex = unlisted.get("validation_regex")
-    # re.match, as KubeSpawner does: anchored at the start; admins anchor the end with $
-    if regex and not re.match(regex, value):
+    # The whole value must match, as the form's ``pattern`` attribute demands in the browser.
+    # (KubeSpawner uses re.match, where ``^…$`` still lets a trailing newline through.)
+    if regex and not re.fullmatch(regex, value):
         hint = unlisted.get("validation_message") or f"it must match {regex!r}"
         raise OptionsRefused(
             400, f"Value {value!r} for option {name!r} (profile {slug!r}) is not accepted: {hint}"
