@@ -28,6 +28,7 @@ from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
+from .accounts_guard import guard_team_accounts
 from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
@@ -175,6 +176,9 @@ def setup(c: Config) -> JupyterHubTeams:
     they are at this point.
     """
     teams = JupyterHubTeams(config=c)
+    # the service role's filter on the accounts group is a boundary only while no person can
+    # be put in that group or renamed into the prefix
+    guard_team_accounts(teams.policy())
     environment: dict[str, Any] = {
         "JUPYTERHUB_TEAMS_CONFIG": teams.to_json(),
         **source_environment(teams),
