@@ -36,13 +36,17 @@ _ADHOC_PREFIX_PATTERN = re.compile(r"^[a-z0-9]+-\Z")
 _HUB_ONLY = frozenset({"profile_list"})
 
 
-def _in_range(proposal: Any, low: int, high: int) -> int:
-    """A trait validator's value, refused unless ``low <= value <= high``."""
-    value = int(proposal["value"])
-    name = proposal["trait"].name
-    if not low <= value <= high:
-        raise TraitError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+# Bounds of the numeric options, checked by one validator: (lowest, highest or None, unit).
+_BOUNDS: dict[str, tuple[float, float | None, str]] = {
+    "max_team_name_length": (10, 200, ""),
+    "large_removal_fraction": (0, 1, ""),
+    "sync_interval": (1, None, " second"),
+    "revocation_interval": (1, 300, ""),
+    "share_check_cycles": (1, None, ""),
+    "share_revocation_interval": (0, 3600, ""),
+    "adhoc_teams_per_person": (0, 10_000, ""),
+    "adhoc_teams_per_hour": (0, 10_000, ""),
+}
 
 
 def _check_group_vs_prefix(accounts_group: str, prefix: str) -> None:
@@ -127,13 +131,6 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @validate("max_team_name_length")
-    def _check_length(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if not 10 <= value <= 200:
-            raise TraitError(f"max_team_name_length must be between 10 and 200, got {value}")
-        return value
-
     create_people = Bool(
         True,
         help="""
@@ -155,13 +152,6 @@ class JupyterHubTeams(Configurable):
         are never held. 1 turns the check off.
         """,
     ).tag(config=True)
-
-    @validate("large_removal_fraction")
-    def _check_fraction(self, proposal: Any) -> float:
-        value = float(proposal["value"])
-        if not 0 <= value <= 1:
-            raise TraitError(f"large_removal_fraction must be between 0 and 1, got {value}")
-        return value
 
     large_removal_minimum = Integer(
         10,
@@ -200,13 +190,6 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @validate("sync_interval")
-    def _check_interval(self, proposal: Any) -> float:
-        value = float(proposal["value"])
-        if value < 1:
-            raise TraitError(f"sync_interval must be at least 1 second, got {value}")
-        return value
-
     revocation_interval = Integer(
         10,
         help="""
@@ -219,13 +202,6 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @validate("revocation_interval")
-    def _check_revocation(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if not 1 <= value <= 300:
-            raise TraitError(f"revocation_interval must be between 1 and 300, got {value}")
-        return value
-
     share_check_cycles = Integer(
         20,
         help="""
@@ -235,13 +211,6 @@ class JupyterHubTeams(Configurable):
         share at every sync.
         """,
     ).tag(config=True)
-
-    @validate("share_check_cycles")
-    def _check_share_cycles(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if value < 1:
-            raise TraitError(f"share_check_cycles must be at least 1, got {value}")
-        return value
 
     service_name = Unicode(
         "jupyterhub-teams",
@@ -425,10 +394,6 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @validate("adhoc_teams_per_person", "adhoc_teams_per_hour")
-    def _check_adhoc_limits(self, proposal: Any) -> int:
-        return _in_range(proposal, 0, 10_000)
-
     # -- hub pages (Teams, Sharing) ------------------------------------------------------------
 
     user_sharing = Bool(
@@ -468,9 +433,12 @@ class JupyterHubTeams(Configurable):
         """,
     ).tag(config=True)
 
-    @validate("share_revocation_interval")
-    def _check_share_revocation(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if not 0 <= value <= 3600:
-            raise TraitError(f"share_revocation_interval must be between 0 and 3600, got {value}")
-        return value
+    @validate(*_BOUNDS)
+    def _check_bounds(self, proposal: Any) -> float:
+        name = proposal["trait"].name
+        low, high, unit = _BOUNDS[name]
+        value = proposal["value"]
+        if not low <= value <= (high if high is not None else value):
+            wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise TraitError(f"{name} must be {wanted}{unit}, got {value}")
+        return value  # type: ignore[no-any-return]
