@@ -165,8 +165,17 @@ class JupyterHubTeams(Configurable):
         True,
         help="""
         Bring a person's team memberships up to date when they log in, before the login's
-        redirect, so that a change in the directory needs no background sync to reach them.
-        Only memberships of existing, active teams change at login.
+        redirect, so that someone added to a group in the directory needs no background sync
+        to reach their team.
+
+        With a directory (the YAML file, LDAP) a login only *adds* the person to existing,
+        active teams of their groups. Leaving a team is the background sync's job, under its
+        large-removal guard, so that a directory suddenly answering "in no group" cannot
+        strip people of their teams one login at a time; a removed member is refused by the
+        team server within ``sync_interval`` plus ``revocation_interval``. With OAuth claims
+        (``ClaimGroups``) a login sets the person's claim teams exactly, leaving included,
+        because the login is the only place claims are seen; a login without the groups
+        claim changes nothing.
         """,
     ).tag(config=True)
 

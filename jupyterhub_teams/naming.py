@@ -9,6 +9,11 @@ Pure functions. The rules are part of the public contract (documented in ``docs/
   eight hex digits of the SHA-256 of the original name, so it stays unique and deterministic.
 * Two groups whose team names are equal are *both* refused: merging two groups' people into one
   team would grant access nobody asked for, and picking a winner would depend on ordering.
+  Exception: when one of them is already the team's source (recorded in the hub), only the
+  newcomers are refused and the team keeps following its own group.
+* A team name starting with a reserved prefix (the team-account prefix, the prefix of teams
+  people create in the hub) is refused, so that no directory group reads like a team account or
+  takes a name from the namespace of ad-hoc teams.
 * The team account is ``<prefix><team name>`` (``collab-physics``); the JupyterHub group is the
   team name itself.
 """
@@ -19,7 +24,7 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 DEFAULT_ACCOUNT_PREFIX = "collab-"
@@ -95,18 +100,41 @@ def person_name(name: str, prefix: str = DEFAULT_ACCOUNT_PREFIX) -> str:
     return normalized
 
 
+def reserved_prefix_reason(team: str, reserved_prefixes: Mapping[str, str]) -> str | None:
+    """Why ``team`` may not come from a directory group, if it starts with a reserved prefix.
+
+    ``reserved_prefixes`` maps each prefix to what it is reserved for, in words.
+    """
+    for prefix, reserved_for in sorted(reserved_prefixes.items()):
+        if prefix and team.startswith(prefix):
+            return (
+                f"its team name {team!r} starts with {prefix!r}, which is reserved for "
+                f"{reserved_for}; rename the group in the directory"
+            )
+    return None
+
+
 def resolve_team_names(
     group_names: Iterable[str],
     *,
     reserved: Iterable[str] = (),
+    reserved_prefixes: Mapping[str, str] | None = None,
+    owners: Mapping[str, str] | None = None,
     max_length: int = DEFAULT_MAX_TEAM_NAME_LENGTH,
 ) -> tuple[dict[str, str], list[Refusal]]:
     """Map each directory group to its team name, refusing invalid and colliding ones.
+
+    ``reserved_prefixes`` maps prefixes no team name may start with to what they are reserved
+    for (see :func:`reserved_prefix_reason`). ``owners`` maps existing team names to the group
+    that is their source: in a collision that group keeps its team and only the others are
+    refused, so that a newcomer can neither take over nor freeze a team.
 
     Returns ``({group name: team name}, refusals)``. Refusals are sorted by name so that the same
     directory always gives the same report.
     """
     reserved_names = set(reserved)
+    reserved_prefixes = reserved_prefixes or {}
+    owners = owners or {}
     by_team: dict[str, list[str]] = defaultdict(list)
     refusals: list[Refusal] = []
     for group in dict.fromkeys(group_names):  # a name listed twice is still one group
@@ -116,11 +144,28 @@ def resolve_team_names(
             refusals.append(Refusal("group", group, str(exc)))
     accepted: dict[str, str] = {}
     for team, groups in by_team.items():
+        owner = owners.get(team)
+        prefix_reason = reserved_prefix_reason(team, reserved_prefixes)
         if team in reserved_names:
             for group in groups:
                 refusals.append(
                     Refusal("group", group, f"team name {team!r} is reserved by jupyterhub-teams")
                 )
+        elif prefix_reason is not None:
+            refusals.extend(Refusal("group", group, prefix_reason) for group in groups)
+        elif len(groups) > 1 and owner in groups:
+            accepted[owner] = team
+            for group in groups:
+                if group != owner:
+                    refusals.append(
+                        Refusal(
+                            "group",
+                            group,
+                            f"its team name {team!r} belongs to the group {owner!r}, which is "
+                            "already that team's source; rename this group in the directory "
+                            "(groups are never merged)",
+                        )
+                    )
         elif len(groups) > 1:
             others = sorted(groups)
             for group in groups:

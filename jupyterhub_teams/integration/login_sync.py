@@ -7,9 +7,16 @@ who is logging in current *now*. Rules:
   that is down, slow or broken never fails a login: the person keeps the memberships the hub
   already has, and a log line says why. A source reading groups from the login itself
   (``groups_at_login``: OAuth claims) is asked with the authentication dict instead.
-* Only memberships of existing, active directory teams change; creating and retiring teams is
-  the background sync's job. Exception: claims are only seen at login, so a claim team that does
-  not exist yet gets its JupyterHub group here (account and share follow at the next sync).
+* A directory source (YAML, LDAP) only *joins* the person to existing, active directory teams,
+  and only to a team whose recorded source is one of the person's groups (so a group refused
+  for its name never lets anyone in). Leaving teams, creating and retiring them is the
+  background sync's job, under its refusals and its large-removal guard: a directory that
+  suddenly answers "in no group" must not strip people one login at a time. A removed member
+  is refused by the team server within ``sync_interval`` + ``revocation_interval`` anyway.
+* A claim source (OAuth claims) sets the person's claim teams exactly, leaving included: the
+  person's own login is the only authority for them. A login whose ``auth_state`` carries no
+  groups claim at all is an error, never "in no group": it changes nothing. Claim teams that
+  do not exist yet get their JupyterHub group here (account and share follow at the next sync).
 * With ``Authenticator.manage_groups``, JupyterHub sets the person's groups to the login's
   ``groups`` right after this hook: the hook makes that list hold the person's teams as they now
   are and no other team, so the authenticator manages other groups and jupyterhub-teams teams.
@@ -30,7 +37,7 @@ from jupyterhub import orm
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import JupyterHubTeams
-from ..naming import InvalidName, person_name, team_name
+from ..naming import InvalidName, person_name, reserved_prefix_reason, team_name
 from ..plan.policy import TEAM_PROPERTY
 from ..sources import Source, SourceError
 from ..sources.claims import is_claim_marker
@@ -93,26 +100,34 @@ def _change(db: Any, user: Any, joined: list[Any], left: list[Any]) -> tuple[lis
     return sorted(g.name for g in joined), sorted(g.name for g in left)
 
 
+def _joinable(group: Any, groups_of_person: set[str], reserved_prefixes: dict[str, str]) -> bool:
+    """Whether a login may add someone in ``groups_of_person`` to ``group``: an active directory
+    team whose source is one of those groups, with a name the sync does not refuse."""
+    if not _active_directory_team(group):
+        return False
+    return (
+        _marker(group).get("source_group") in groups_of_person
+        and reserved_prefix_reason(group.name, reserved_prefixes) is None
+    )
+
+
 def apply_team_memberships(
     db: Any, user: Any, directory_groups: set[str], teams: JupyterHubTeams
 ) -> tuple[list[str], list[str]]:
-    """Make ``user`` (an orm.User) a member of exactly the active directory teams of its groups.
+    """Add ``user`` (an orm.User) to the active directory teams of its directory groups.
 
-    Returns the team names joined and left. Other groups are not touched.
+    Returns the team names joined and left; nobody leaves a team here (see the module's
+    docstring). Other groups are not touched.
     """
-    wanted = set()
+    by_team: dict[str, set[str]] = {}
     for name in directory_groups:
         with contextlib.suppress(InvalidName):
-            wanted.add(team_name(name, teams.max_team_name_length))
-    current = {g.name: g for g in user.groups if _active_directory_team(g)}
-    candidates = (
-        db.query(orm.Group).filter(orm.Group.name.in_(wanted - set(current))).all()
-        if wanted
-        else []
-    )
-    joined = [g for g in candidates if _active_directory_team(g)]
-    left = [g for name, g in current.items() if name not in wanted]
-    return _change(db, user, joined, left)
+            by_team.setdefault(team_name(name, teams.max_team_name_length), set()).add(name)
+    missing = set(by_team) - {g.name for g in user.groups}
+    candidates = db.query(orm.Group).filter(orm.Group.name.in_(missing)).all() if missing else []
+    reserved_prefixes = teams.policy().reserved_team_prefixes()
+    joined = [g for g in candidates if _joinable(g, by_team[g.name], reserved_prefixes)]
+    return _change(db, user, joined, [])
 
 
 def _active_claim_team(group: Any) -> bool:

@@ -3,7 +3,12 @@
 Pure. Safety rules live here so that every surface (service, CLI, login hook) gets them:
 
 * A snapshot marked incomplete never removes or retires anything.
-* A group refused for its name leaves an existing team exactly as it is.
+* A group refused for its name leaves an existing team exactly as it is. A group colliding with
+  the group that is already a team's source is refused alone; the team keeps following its own
+  group.
+* Removals beyond the large-removal limit, counted against what the directory owns (directory
+  teams and their memberships, never ad-hoc or claim teams, which anyone may multiply), and any
+  plan retiring every active directory team, are held back until an admin confirms.
 * Retiring a team revokes its share, empties its group and stops its server; the account, the
   group and the files stay, so the team comes back intact when the group reappears.
 * Groups and users that jupyterhub-teams does not manage are never touched, with one exception:
@@ -59,6 +64,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     # removals held back as suspiciously large, applied only when an admin confirms
     held: list[Action] = field(default_factory=list)
+    # why ``held`` is not empty (also one of the notes)
+    hold_reason: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -135,14 +142,35 @@ def desired_people(
     return people, refusals
 
 
-def desired_teams(snapshot: DirectorySnapshot, policy: Policy) -> tuple[dict[str, Team], Plan]:
-    """Teams the directory asks for (by team name), and a plan holding the refusals."""
+def team_sources(hub: HubState) -> dict[str, str]:
+    """Team name → the directory group that is the team's source, as the hub records it."""
+    sources: dict[str, str] = {}
+    for group in hub.groups.values():
+        marker = team_marker(group)
+        if marker is None or marker.get("origin", "directory") != "directory":
+            continue
+        source_group = marker.get("source_group")
+        if isinstance(source_group, str):
+            sources[group.name] = source_group
+    return sources
+
+
+def desired_teams(
+    snapshot: DirectorySnapshot, policy: Policy, hub: HubState | None = None
+) -> tuple[dict[str, Team], Plan]:
+    """Teams the directory asks for (by team name), and a plan holding the refusals.
+
+    With ``hub``, a group that is already a team's source keeps its team when a newcomer's name
+    collides with it; without, every colliding group is refused.
+    """
     plan = Plan()
     people, person_refusals = desired_people(snapshot, policy)
     plan.refusals.extend(person_refusals)
     names, group_refusals = resolve_team_names(
         snapshot.groups,
         reserved=(policy.accounts_group,),
+        reserved_prefixes=policy.reserved_team_prefixes(),
+        owners=team_sources(hub) if hub is not None else None,
         max_length=policy.max_team_name_length,
     )
     plan.refusals.extend(group_refusals)
@@ -177,7 +205,7 @@ def make_plan(
     ``plan.actions`` unless ``allow_large_removal``.
     """
     policy = policy or Policy()
-    teams, plan = desired_teams(snapshot, policy)
+    teams, plan = desired_teams(snapshot, policy, hub)
     # A team people created in the hub is theirs: a directory group never takes it over.
     for name in sorted(teams):
         group = hub.groups.get(name)
@@ -204,7 +232,8 @@ def make_plan(
             f"the {snapshot.source} answer is incomplete: nothing is removed or retired this time"
         )
 
-    # Names whose team must be left exactly as it is (refused group names).
+    # Names whose team must be left exactly as it is (refused group names; a team whose own
+    # group is accepted is not frozen by a refused newcomer: it is in `teams`).
     frozen_teams: set[str] = set()
     for refusal in plan.refusals:
         if refusal.kind == "group":
@@ -299,31 +328,52 @@ def make_plan(
     # order of kinds is the safety order (create, then grant, then take away).
     plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
     late.sort(key=lambda a: _LATE_ORDER.index(type(a)))
-    if not allow_large_removal and _too_large(late, hub, policy, plan):
+    hold_reason = None if allow_large_removal else _hold_reason(late, hub, policy)
+    if hold_reason is not None:
         plan.held = late
+        plan.hold_reason = hold_reason
+        plan.notes.append(hold_reason)
     else:
         plan.actions.extend(late)
     return plan
 
 
-def _too_large(late: list[Action], hub: HubState, policy: Policy, plan: Plan) -> bool:
-    """Whether the removals in ``late`` exceed the policy's limit (a note says so if they do)."""
+_CONFIRM = "If the directory is right, confirm with `jupyterhub-teams sync --allow-large-removal`"
+
+
+def _owned_by_directory(marker: Mapping[str, Any]) -> bool:
+    """Whether a team belongs to the directory: not made in the hub (the pages), and not a claim
+    team (made by logins). Only these count in the large-removal limit, so that nobody can
+    dilute it by creating teams of their own."""
+    return marker.get("origin") == "directory" and marker.get("source") != "claims"
+
+
+def _hold_reason(late: list[Action], hub: HubState, policy: Policy) -> str | None:
+    """Why the removals in ``late`` must wait for an admin, or None if they may go ahead."""
     removed = sum(len(a.users) for a in late if isinstance(a, RemoveGroupMembers))
-    retired = sum(1 for a in late if isinstance(a, SetGroupProperties))
+    retiring = {a.group for a in late if isinstance(a, SetGroupProperties)}
+    held = f"holding back {removed} membership removal(s) and {len(retiring)} retirement(s)"
+    owned = [
+        (g, m) for g in hub.groups.values() if (m := team_marker(g)) and _owned_by_directory(m)
+    ]
+    active = {g.name for g, m in owned if not m.get("retired")}
+    # An emptied or truncated directory retires everything; a real one rarely does, and a small
+    # hub would never reach the fraction's minimum.
+    if active and active <= retiring:
+        return (
+            f"{held}: they would retire every one of the {len(active)} active directory "
+            f"team(s). {_CONFIRM}"
+        )
     if policy.large_removal_fraction >= 1:
-        return False
-    managed = [(g, m) for g in hub.groups.values() if (m := team_marker(g)) is not None]
-    total = sum(len(g.users) + (not m.get("retired")) for g, m in managed)
-    removals = removed + retired
+        return None
+    total = sum(len(g.users) + (not m.get("retired")) for g, m in owned)
+    removals = removed + len(retiring)
     if removals < policy.large_removal_minimum or removals <= policy.large_removal_fraction * total:
-        return False
-    plan.notes.append(
-        f"holding back {removed} membership removal(s) and {retired} retirement(s): together "
-        f"{removals} of {total} memberships and teams, more than "
-        f"{policy.large_removal_fraction:.0%}. If the directory is right, confirm with "
-        "`jupyterhub-teams sync --allow-large-removal`"
+        return None
+    return (
+        f"{held}: together {removals} of the directory's {total} memberships and teams, more "
+        f"than {policy.large_removal_fraction:.0%}. {_CONFIRM}"
     )
-    return True
 
 
 _EARLY_ORDER: list[type[Action]] = [

@@ -43,6 +43,14 @@ class Policy:
             return user_name[len(prefix) :]
         return None
 
+    def reserved_team_prefixes(self) -> dict[str, str]:
+        """Prefixes no directory group's team name may start with, and what each is for."""
+        return {
+            # `collab-collab-x` would read like a team account's name everywhere it is shown
+            self.account_prefix: "the names of team accounts",
+            self.adhoc_prefix: "teams people create in the hub",
+        }
+
     def share_scopes(self, account: str) -> tuple[str, ...]:
         """Scopes a team's members get on its server: use it, and start and stop it."""
         return (f"access:servers!server={account}/", f"servers!server={account}/")

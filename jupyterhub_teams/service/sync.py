@@ -88,12 +88,18 @@ async def sync_forever(
             log.error("%s", report.summary())
         elif report.plan.actions:
             log.info("%s", report.summary())
-        for refusal in report.plan.refusals:
-            # say each refusal once, not every interval
-            if str(refusal) not in reported:
-                reported.add(str(refusal))
+        if not report.error:
+            # Each refusal once while it lasts, not every interval; one that goes away and
+            # comes back is said again. A failed read says nothing about refusals.
+            current = {str(refusal) for refusal in report.plan.refusals}
+            for refusal in sorted(current - reported):
                 log.warning("%s", refusal)
+            reported = current
+        # a hold is said at every interval, until an admin confirms or the directory is fixed
+        if report.plan.hold_reason is not None:
+            log.warning("%s", report.plan.hold_reason)
         for note in report.plan.notes:
-            log.info("%s", note)
+            if note != report.plan.hold_reason:
+                log.info("%s", note)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

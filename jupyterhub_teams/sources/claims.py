@@ -38,8 +38,15 @@ from traitlets.config import LoggingConfigurable
 
 from ..hub.client import HubAPIError, HubClient
 from ..model import DirectoryGroup, DirectorySnapshot
-from ..naming import DEFAULT_ACCOUNT_PREFIX, InvalidName, Refusal, account_name, team_name
-from ..plan.policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY
+from ..naming import (
+    DEFAULT_ACCOUNT_PREFIX,
+    InvalidName,
+    Refusal,
+    account_name,
+    reserved_prefix_reason,
+    team_name,
+)
+from ..plan.policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Policy
 from .base import SourceError
 
 log = logging.getLogger("jupyterhub_teams.sources.claims")
@@ -203,6 +210,7 @@ def map_claims(
     prefix: str = "",
     max_length: int,
     reserved: Iterable[str] = (),
+    reserved_prefixes: Mapping[str, str] | None = None,
     owners: Mapping[str, str] | None = None,
     taken: Mapping[str, str] | None = None,
 ) -> ClaimMapping:
@@ -215,6 +223,7 @@ def map_claims(
     owns it, so the answer never depends on the order the provider lists groups in.
     """
     owners, taken, reserved = owners or {}, taken or {}, set(reserved)
+    reserved_prefixes = reserved_prefixes or {}
     accepted: dict[str, ClaimTeam] = {}
     refusals: list[Refusal] = []
     ignored: list[str] = []
@@ -232,6 +241,9 @@ def map_claims(
         reason = None
         if team in reserved:
             reason = f"its team name {team!r} is reserved by jupyterhub-teams"
+        elif (prefixed := reserved_prefix_reason(team, reserved_prefixes)) is not None:
+            # the sync refuses such a team too: it would be a group without account or share
+            reason = prefixed
         elif team in taken:
             reason = f"its team name {team!r} is {taken[team]}"
         elif owner is not None and owner != path:
@@ -459,6 +471,10 @@ class ClaimGroups(LoggingConfigurable):
             prefix=self.path_prefix,
             max_length=self._option("max_team_name_length", 40),
             reserved=(self._option("accounts_group", DEFAULT_ACCOUNTS_GROUP),),
+            reserved_prefixes=Policy(
+                account_prefix=self._option("account_prefix", DEFAULT_ACCOUNT_PREFIX),
+                adhoc_prefix=self._option("adhoc_team_prefix", Policy.adhoc_prefix),
+            ).reserved_team_prefixes(),
             owners=owners,
             taken=taken,
         )

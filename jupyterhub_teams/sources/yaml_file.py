@@ -10,6 +10,11 @@ Format (every attribute optional)::
 A group may also be written as a bare list of members (``physics: [alice, bob]``). The file is
 parsed again only when its modification time, size or inode changes, and a file that does not
 parse raises :class:`SourceError` — the previous good snapshot is never replaced by a broken one.
+
+A file with no YAML document at all (0 bytes, only white space or comments, ``null``) raises
+:class:`SourceError` too: it is what a half-written or truncated file looks like, so it means
+"the directory is unavailable", never "nobody is in any group". A directory without groups says
+so explicitly: ``groups: {}``.
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ def _or_empty(value: Any, empty: Any) -> Any:
 def parse_directory(data: Any, origin: str = "YAML directory") -> DirectorySnapshot:
     """Turn parsed YAML into a snapshot, or raise :class:`SourceError` saying what is wrong."""
     if data is None:
-        data = {}
+        raise SourceError(
+            f"{origin} is empty (no YAML document: 0 bytes, only white space or comments, or "
+            "null), which is taken as unavailable, not as a directory without groups; write "
+            "'groups: {}' if no group should have a team"
+        )
     if not isinstance(data, Mapping):
         raise SourceError(f"{origin}: the top level must be a mapping with 'users' and 'groups'")
     unknown = set(data) - {"users", "groups"}

@@ -16,10 +16,13 @@ from jupyterhub_teams.naming import (
     Refusal,
     account_name,
     person_name,
+    reserved_prefix_reason,
     resolve_team_names,
     team_name,
     team_of_account,
 )
+
+PREFIXES = {"collab-": "the names of team accounts", "adhoc-": "teams people create in the hub"}
 
 TEAM_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LONG_NAME = ("Department of Theoretical and Computational Physics " * 6)[:300]
@@ -310,6 +313,77 @@ def test_refusals_are_sorted_by_name() -> None:
     assert set(names) == {"zzz", "ZZZ", "///", "Aaa", "aaa", "!!!"}
 
 
+def test_a_newcomer_colliding_with_the_teams_own_group_is_refused_alone() -> None:
+    accepted, refusals = resolve_team_names(
+        ["physics", "Physics", "chemistry"], owners={"physics": "physics"}
+    )
+    assert accepted == {"physics": "physics", "chemistry": "chemistry"}
+    assert [str(r) for r in refusals] == [
+        "group 'Physics' refused: its team name 'physics' belongs to the group 'physics', which "
+        "is already that team's source; rename this group in the directory (groups are never "
+        "merged)"
+    ]
+
+
+def test_the_teams_own_group_may_be_any_spelling_and_wins_against_several() -> None:
+    accepted, refusals = resolve_team_names(
+        ["physics", "Physics", "PHYSICS!"], owners={"physics": "Physics"}
+    )
+    assert accepted == {"Physics": "physics"}
+    assert [r.name for r in refusals] == ["PHYSICS!", "physics"]
+    assert all("belongs to the group 'Physics'" in r.reason for r in refusals)
+
+
+def test_colliding_groups_are_both_refused_when_the_teams_own_group_is_gone() -> None:
+    accepted, refusals = resolve_team_names(
+        ["Physics", "physics "], owners={"physics": "physics", "other": "Physics"}
+    )
+    assert accepted == {}
+    assert [r.name for r in refusals] == ["Physics", "physics "]
+    assert all("never merged" in r.reason for r in refusals)
+
+
+@pytest.mark.parametrize(
+    ("group", "prefix"),
+    [
+        ("collab-x", "collab-"),
+        ("Collab X", "collab-"),
+        ("adhoc-reading", "adhoc-"),
+        ("ADHOC Reading Group", "adhoc-"),
+    ],
+)
+def test_a_team_name_under_a_reserved_prefix_is_refused(group: str, prefix: str) -> None:
+    accepted, refusals = resolve_team_names([group, "physics"], reserved_prefixes=PREFIXES)
+    assert accepted == {"physics": "physics"}
+    assert [r.name for r in refusals] == [group]
+    team = team_name(group)
+    assert refusals[0].reason == (
+        f"its team name {team!r} starts with {prefix!r}, which is reserved for "
+        f"{PREFIXES[prefix]}; rename the group in the directory"
+    )
+
+
+@pytest.mark.parametrize("group", ["collab", "adhoc", "my-adhoc-x", "collabs-x", "adhocx"])
+def test_names_that_only_contain_a_reserved_word_are_fine(group: str) -> None:
+    accepted, refusals = resolve_team_names([group], reserved_prefixes=PREFIXES)
+    assert accepted == {group: group} and refusals == []
+
+
+def test_a_reserved_prefix_wins_over_ownership_and_collisions() -> None:
+    accepted, refusals = resolve_team_names(
+        ["adhoc-x", "Adhoc X"], reserved_prefixes=PREFIXES, owners={"adhoc-x": "adhoc-x"}
+    )
+    assert accepted == {}
+    assert all("starts with 'adhoc-'" in r.reason for r in refusals) and len(refusals) == 2
+
+
+def test_reserved_prefix_reason() -> None:
+    assert reserved_prefix_reason("physics", PREFIXES) is None
+    assert reserved_prefix_reason("collab-x", {}) is None
+    assert reserved_prefix_reason("x", {"": "nothing"}) is None
+    assert "'collab-'" in str(reserved_prefix_reason("collab-x", PREFIXES))
+
+
 def test_refusal_str() -> None:
     refusal = Refusal("group", "///", "no letters")
     assert str(refusal) == "group '///' refused: no letters"
@@ -381,6 +455,32 @@ def test_resolve_never_merges_and_decides_every_group(
         assert team == team_name(group)
     assert refused == sorted(refused)
     assert all(r.kind == "group" and r.reason for r in refusals)
+
+
+@settings(max_examples=400, deadline=None)
+@given(collision_prone, st.data())
+def test_a_teams_own_group_keeps_it_and_only_newcomers_are_refused(
+    groups: list[str], data: st.DataObject
+) -> None:
+    teams: dict[str, list[str]] = {}
+    for group in groups:
+        with contextlib.suppress(InvalidName):
+            teams.setdefault(team_name(group), []).append(group)
+    # some teams have a source group, in the directory or not
+    owners = {
+        team: data.draw(st.sampled_from([*members, "gone"]))
+        for team, members in sorted(teams.items())
+        if data.draw(st.booleans())
+    }
+    accepted, refusals = resolve_team_names(groups, owners=owners)
+    assert len(set(accepted.values())) == len(accepted)  # never merged
+    assert set(accepted) | {r.name for r in refusals} == set(groups)
+    for team, members in teams.items():
+        owner = owners.get(team)
+        if owner in members:
+            assert accepted[owner] == team  # the team's own group is never refused for a name
+        elif len(members) > 1:
+            assert not set(members) & set(accepted)
 
 
 @settings(max_examples=300, deadline=None)

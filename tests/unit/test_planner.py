@@ -360,9 +360,19 @@ def test_readding_a_group_restores_its_team() -> None:
     assert plan_for(demo(), restored).actions == []
 
 
-def test_empty_directory_retires_every_team_and_deletes_nothing() -> None:
+def test_empty_directory_is_held_then_retires_every_team_and_deletes_nothing() -> None:
     state = demo_state()
-    plan = plan_for(directory({}, []), state)
+    held = plan_for(directory({}, []), state)
+    # 5 memberships and 3 teams: below the fraction's minimum, held for retiring every team
+    assert held.actions == [] and len(held.held) == 9
+    assert held.hold_reason == (
+        "holding back 5 membership removal(s) and 3 retirement(s): they would retire every one "
+        "of the 3 active directory team(s). If the directory is right, confirm with "
+        "`jupyterhub-teams sync --allow-large-removal`"
+    )
+    assert held.notes == [held.hold_reason]
+    plan = make_plan(directory({}, []), state, POLICY, allow_large_removal=True)
+    check_shape(plan)
     kinds = [type(a) for a in plan.actions]
     assert kinds == [RevokeGroupShare] * 3 + [RemoveGroupMembers] * 3 + [SetGroupProperties] * 3
     after = simulate(state, plan.actions)
@@ -411,17 +421,45 @@ def test_incomplete_snapshot_still_creates_new_teams() -> None:
 # --- refusals ----------------------------------------------------------------------------------
 
 
-def test_group_refused_for_collision_leaves_existing_team_untouched() -> None:
+def test_a_newcomer_colliding_with_a_teams_own_group_is_refused_alone() -> None:
+    # the reported case: bob leaves physics while a group 'Physics' appears
     state = running(demo_state(), "collab-physics")
     groups = {**demo_groups(), "Physics": ["dave"]}
-    groups["physics"] = ["carol"]
+    groups["physics"] = ["alice"]
+    plan = plan_for(directory(groups, DEMO_PEOPLE), state)
+    assert plan.actions == [RemoveGroupMembers("physics", ("bob",))]
+    assert [str(r) for r in plan.refusals] == [
+        "group 'Physics' refused: its team name 'physics' belongs to the group 'physics', which "
+        "is already that team's source; rename this group in the directory (groups are never "
+        "merged)"
+    ]
+    after = simulate(state, plan.actions)
+    assert after.groups["physics"].users == {"alice"}
+    assert plan_for(directory(groups, DEMO_PEOPLE), after).actions == []
+
+
+def test_a_team_whose_own_group_is_the_newcomer_keeps_following_it() -> None:
+    # the team was made from 'Physics'; a later group 'physics' is the newcomer
+    groups = {"Physics": ["alice", "bob"]}
+    state = sync(directory(groups, DEMO_PEOPLE), HubState())
+    plan = plan_for(directory({"Physics": ["alice", "carol"], "physics": ["dave"]}), state)
+    assert [r.name for r in plan.refusals] == ["physics"]
+    assert AddGroupMembers("physics", ("carol",)) in plan.actions
+    assert RemoveGroupMembers("physics", ("bob",)) in plan.actions
+    assert actions_mentioning(plan, "dave") == []
+
+
+def test_colliding_groups_without_the_teams_own_group_are_refused_and_freeze_it() -> None:
+    state = running(demo_state(), "collab-physics")
+    groups = {**demo_groups(), "Physics": ["dave"], "physics ": ["carol"]}
+    del groups["physics"]
     plan = plan_for(directory(groups, DEMO_PEOPLE), state)
     assert plan.actions == []
     assert sorted((r.kind, r.name) for r in plan.refusals) == [
         ("group", "Physics"),
-        ("group", "physics"),
+        ("group", "physics "),
     ]
-    assert "'physics'" in str(plan.refusals[0])
+    assert "is also the team name of" in plan.refusals[0].reason
 
 
 def test_group_refused_for_collision_does_not_create_a_team() -> None:
@@ -527,8 +565,9 @@ def test_teams_of_other_origin_are_not_retired() -> None:
         {TEAM_PROPERTY: {**marker("hand-made"), "origin": "manual"}},
     )
     state = with_groups(running(demo_state(), "collab-physics"), manual)
-    plan = plan_for(directory({}, []), state)
+    plan = make_plan(directory({}, []), state, POLICY, allow_large_removal=True)
     assert actions_mentioning(plan, "hand-made") == []
+    assert actions_mentioning(plan, "physics")
 
 
 def test_unmanaged_group_with_a_team_name_is_adopted() -> None:
@@ -845,6 +884,123 @@ def test_a_large_removal_is_held_back_until_confirmed() -> None:
     assert "held: " in held.describe()
     confirmed = make_plan(emptied, state, POLICY, allow_large_removal=True)
     assert confirmed.actions == held.held and confirmed.held == []
+
+
+FIVE = frozenset({"alice", "bob", "carol", "dave", "erin"})
+
+
+def big_directory(*names: str) -> DirectorySnapshot:
+    """Teams of five: with three of them, 15 memberships."""
+    groups = {name: DirectoryGroup(name, FIVE) for name in names}
+    return DirectorySnapshot(people={p: Person(p) for p in FIVE}, groups=groups)
+
+
+def made_in_the_hub(state: HubState, count: int, *, claims: bool = False) -> HubState:
+    """``count`` one-member teams someone made: ad-hoc teams (pages) or claim teams (logins)."""
+    teams = []
+    for i in range(count):
+        name = f"adhoc-dave-{i}"
+        origin = {"origin": "directory", "source": "claims"} if claims else {"origin": "hub"}
+        marker = {"account": f"collab-{name}", "source_group": name, "retired": False, **origin}
+        teams.append(HubGroup(name, frozenset({"dave"}), {TEAM_PROPERTY: marker}))
+    return with_groups(state, *teams)
+
+
+def test_teams_people_make_in_the_hub_do_not_dilute_the_large_removal_guard() -> None:
+    # 20 memberships and 4 teams; dave makes 18 teams of his own (36 memberships and teams)
+    state = _synced(big_directory("physics", "chemistry", "biology", "gpu-users"))
+    state = made_in_the_hub(state, 18)
+    kept = DirectorySnapshot(
+        people=big_directory().people, groups={"gpu-users": DirectoryGroup("gpu-users", FIVE)}
+    )
+    plan = make_plan(kept, state, POLICY)
+    assert plan.held and not any(isinstance(a, RemoveGroupMembers) for a in plan.actions)
+    assert plan.hold_reason == (
+        "holding back 15 membership removal(s) and 3 retirement(s): together 18 of the "
+        "directory's 24 memberships and teams, more than 50%. If the directory is right, "
+        "confirm with `jupyterhub-teams sync --allow-large-removal`"
+    )
+    assert actions_mentioning(replace(plan, actions=plan.actions + plan.held), "adhoc-") == []
+
+
+def test_claim_teams_a_directory_sync_would_retire_count_as_removals_only() -> None:
+    state = made_in_the_hub(_synced(big_directory("physics", "gpu-users")), 18, claims=True)
+    kept = DirectorySnapshot(
+        people=big_directory().people, groups={"gpu-users": DirectoryGroup("gpu-users", FIVE)}
+    )
+    plan = make_plan(kept, state, POLICY)
+    assert plan.hold_reason is not None
+    assert "of the directory's 12 memberships and teams" in plan.hold_reason
+
+
+def test_a_plan_retiring_every_directory_team_is_held_whatever_its_size() -> None:
+    state = _synced(directory({"physics": ["alice"]}))
+    for policy in (POLICY, Policy(large_removal_fraction=1.0), Policy(large_removal_minimum=99)):
+        plan = make_plan(directory({}), state, policy)
+        assert plan.actions == [] and plan.held
+        assert "retire every one of the 1 active directory team(s)" in str(plan.hold_reason)
+        confirmed = make_plan(directory({}), state, policy, allow_large_removal=True)
+        assert confirmed.actions == plan.held and confirmed.hold_reason is None
+
+
+def test_retiring_every_directory_team_is_held_next_to_teams_made_in_the_hub() -> None:
+    state = made_in_the_hub(_synced(demo()), 3)
+    plan = make_plan(directory({}, DEMO_PEOPLE), state, POLICY)
+    assert plan.held and "every one of the 3 active directory team(s)" in str(plan.hold_reason)
+
+
+def test_retiring_some_teams_of_a_small_hub_is_not_held() -> None:
+    state = _synced(demo())
+    groups = demo_groups()
+    del groups["physics"], groups["chemistry"]
+    plan = make_plan(directory(groups, DEMO_PEOPLE), state, POLICY)
+    assert plan.held == [] and plan.hold_reason is None
+    assert RETIRED_PHYSICS in plan.actions
+
+
+@pytest.mark.parametrize(
+    ("group", "team", "reserved_for"),
+    [
+        ("collab-x", "collab-x", "the names of team accounts"),
+        ("Collab X", "collab-x", "the names of team accounts"),
+        ("adhoc-reading", "adhoc-reading", "teams people create in the hub"),
+        ("Adhoc Reading", "adhoc-reading", "teams people create in the hub"),
+    ],
+)
+def test_a_group_under_a_reserved_prefix_is_refused(
+    group: str, team: str, reserved_for: str
+) -> None:
+    plan = plan_for(directory({group: ["alice"], "physics": ["bob"]}), HubState())
+    assert [str(r) for r in plan.refusals] == [
+        f"group {group!r} refused: its team name {team!r} starts with "
+        f"{team.split('-')[0] + '-'!r}, which is reserved for {reserved_for}; rename the group "
+        "in the directory"
+    ]
+    assert actions_mentioning(plan, team) == []
+    assert CreateGroup("physics", ("bob",)) in plan.actions
+
+
+def test_an_existing_team_under_a_reserved_prefix_stays_exactly_as_it_is() -> None:
+    # made before the prefix was reserved: neither followed nor retired
+    state = _synced(demo(), Policy(adhoc_prefix="old-"))
+    earlier = directory({**demo_groups(), "adhoc-notes": ["alice"]}, DEMO_PEOPLE)
+    state = sync(earlier, state, Policy(adhoc_prefix="old-"))
+    assert state.groups["adhoc-notes"].users == {"alice"}
+    state = running(state, "collab-adhoc-notes")
+    plan = plan_for(directory({**demo_groups(), "adhoc-notes": ["bob"]}, DEMO_PEOPLE), state)
+    assert [r.name for r in plan.refusals] == ["adhoc-notes"]
+    assert plan.actions == [] and plan.held == []
+    after = simulate(state, plan.actions)
+    assert after.groups["adhoc-notes"] == state.groups["adhoc-notes"]
+    assert after.users["collab-adhoc-notes"].server_running
+
+
+def test_a_custom_adhoc_prefix_is_the_one_reserved() -> None:
+    plan = plan_for(
+        directory({"adhoc-x": ["alice"], "lab-y": ["bob"]}), HubState(), Policy(adhoc_prefix="lab-")
+    )
+    assert [r.name for r in plan.refusals] == ["lab-y"]
+    assert CreateGroup("adhoc-x", ("alice",)) in plan.actions
 
 
 def test_small_removals_are_never_held() -> None:

@@ -21,6 +21,8 @@ from jupyterhub_teams.model import (
 )
 from jupyterhub_teams.naming import InvalidName, person_name, team_name
 from jupyterhub_teams.plan import (
+    TEAM_PROPERTY,
+    Action,
     AddGroupMembers,
     CreateGroup,
     CreateUsers,
@@ -79,8 +81,8 @@ GROUPS = [
 # Hub groups nobody manages; some share a name with a directory group (and get adopted).
 UNMANAGED = ["staff", "everyone", "lab-admins", "physics", "chemistry", "biology"]
 HUB_ONLY_USERS = ["root", "mallory", "alice", "zed", "collab-stray"]
-# The large-removal guard is off here (fraction 1.0) so that every plan may converge; the
-# guard has its own properties below.
+# The large-removal guard is off here (fraction 1.0, and plans made with `confirmed_plan`) so
+# that every plan may converge; the guard has its own properties below.
 POLICIES = [
     Policy(large_removal_fraction=1.0),
     Policy(create_people=False, large_removal_fraction=1.0),
@@ -99,6 +101,11 @@ KNOWN_ACTIONS = (
     RevokeGroupShare,
     StopServer,
 )
+
+
+def confirmed_plan(snapshot: DirectorySnapshot, state: HubState, policy: Policy) -> Plan:
+    """A plan whose removals an admin confirmed: what the planner does once nothing is held."""
+    return make_plan(snapshot, state, policy, allow_large_removal=True)
 
 
 def pick(items: list[str], mask: int) -> list[str]:
@@ -143,7 +150,7 @@ def hub_states(draw: st.DrawFn, policy: Policy) -> HubState:
     # history: the hub as earlier syncs of other directories left it
     for _ in range(draw(st.integers(0, 2))):
         earlier = draw(directories())
-        state = simulate(state, make_plan(earlier, state, policy).actions)
+        state = simulate(state, confirmed_plan(earlier, state, policy).actions)
     users = dict(state.users)
     groups = dict(state.groups)
     shares = {owner: list(items) for owner, items in state.shares.items()}
@@ -218,9 +225,9 @@ def cases(draw: st.DrawFn, complete: bool | None = None) -> Case:
     policy = draw(st.sampled_from(POLICIES))
     before = draw(hub_states(policy))
     snapshot = draw(directories(complete))
-    plan = make_plan(snapshot, before, policy)
+    plan = confirmed_plan(snapshot, before, policy)
     after = simulate(before, plan.actions)
-    teams, _ = desired_teams(snapshot, policy)
+    teams, _ = desired_teams(snapshot, policy, before)
     return Case(policy, snapshot, before, plan, after, teams)
 
 
@@ -239,12 +246,19 @@ def frozen_people(case: Case) -> set[str]:
 
 
 def frozen_team_names(case: Case) -> set[str]:
+    """Teams left as they are: those of refused groups, unless their own group was accepted (a
+    refused newcomer never freezes a team that follows its source group)."""
     names = set()
     for refusal in case.plan.refusals:
         if refusal.kind == "group":
             with contextlib.suppress(InvalidName):
                 names.add(team_name(refusal.name, case.policy.max_team_name_length))
-    return names
+    return names - set(case.teams)
+
+
+def owned_by_directory(group: HubGroup) -> bool:
+    marker = team_marker(group)
+    return bool(marker and marker.get("origin") == "directory" and marker.get("source") is None)
 
 
 @EXAMPLES
@@ -256,18 +270,74 @@ def test_large_removals_are_held_whole_and_only_held(data: st.DataObject) -> Non
     confirmed = make_plan(snapshot, before, GUARDED, allow_large_removal=True)
     # holding never changes what is added, only when removals happen
     assert guarded.actions + guarded.held == confirmed.actions
-    assert confirmed.held == []
-    if guarded.held:
-        assert not any(isinstance(a, REMOVALS) for a in guarded.actions)
-        assert any("allow-large-removal" in note for note in guarded.notes)
-        removed = sum(len(a.users) for a in guarded.held if isinstance(a, RemoveGroupMembers))
-        assert removed + sum(isinstance(a, SetGroupProperties) for a in guarded.held) >= 2
+    assert confirmed.held == [] and confirmed.hold_reason is None
+    if not guarded.held:
+        assert guarded.hold_reason is None
+        return
+    assert not any(isinstance(a, REMOVALS) for a in guarded.actions)
+    assert guarded.hold_reason in guarded.notes
+    assert "allow-large-removal" in str(guarded.hold_reason)
+    owned = [g for g in before.groups.values() if owned_by_directory(g)]
+    active = {g.name for g in owned if not retired(g.properties)}
+    retiring = {a.group for a in guarded.held if isinstance(a, SetGroupProperties)}
+    removals = len(retiring) + sum(
+        len(a.users) for a in guarded.held if isinstance(a, RemoveGroupMembers)
+    )
+    total = sum(len(g.users) + (not retired(g.properties)) for g in owned)
+    every_team = bool(active) and active <= retiring
+    too_many = removals >= 2 and removals > GUARDED.large_removal_fraction * total
+    assert every_team or too_many
+
+
+@EXAMPLES
+@given(st.data())
+def test_a_plan_retiring_every_directory_team_is_always_held(data: st.DataObject) -> None:
+    policy = data.draw(st.sampled_from(POLICIES))  # the fraction check is off in these
+    before = data.draw(hub_states(policy))
+    active = {
+        g.name
+        for g in before.groups.values()
+        if owned_by_directory(g) and not retired(g.properties)
+    }
+    plan = make_plan(DirectorySnapshot(source="emptied"), before, policy)
+    if active:
+        assert plan.held and "retire every one of" in str(plan.hold_reason)
+        assert not any(isinstance(a, (*REMOVALS, SetGroupProperties)) for a in plan.actions)
+    else:
+        assert not plan.held
+
+
+ADHOC_NAMES = [f"adhoc-{i}" for i in range(20)]
+
+
+@EXAMPLES
+@given(st.data(), st.sampled_from(["hub", "claims"]))
+def test_teams_made_in_the_hub_or_by_logins_never_dilute_the_guard(
+    data: st.DataObject, made_by: str
+) -> None:
+    before = data.draw(hub_states(GUARDED))
+    snapshot = data.draw(directories())
+    people = sorted(before.users) or ["mallory"]
+    origin = {"origin": "hub"} if made_by == "hub" else {"origin": "directory", "source": "claims"}
+    groups = dict(before.groups)
+    for name in pick(ADHOC_NAMES, data.draw(masks(ADHOC_NAMES))):
+        marker = {"account": f"collab-{name}", "source_group": name, "retired": False, **origin}
+        members = frozenset(pick(people, data.draw(masks(people))))
+        groups[name] = HubGroup(name, members, {TEAM_PROPERTY: marker})
+    plain = make_plan(snapshot, before, GUARDED)
+    crowded = make_plan(snapshot, replace(before, groups=groups), GUARDED)
+    if made_by == "hub":
+        # teams people make on the pages are never touched, and never count
+        assert crowded.held == plain.held and crowded.actions == plain.actions
+    else:
+        # a claim team a directory sync retires counts as a removal, never as a cushion
+        assert not plain.held or crowded.held
 
 
 @EXAMPLES
 @given(cases())
 def test_applying_a_plan_reaches_a_fixed_point(case: Case) -> None:
-    again = make_plan(case.snapshot, case.after, case.policy)
+    again = confirmed_plan(case.snapshot, case.after, case.policy)
     assert again.actions == []
     assert again.refusals == case.plan.refusals
 
@@ -340,15 +410,24 @@ def test_unmanaged_groups_and_refused_teams_are_unchanged(case: Case) -> None:
                 )
 
 
+def touches(action: Action, team: str, account: str) -> bool:
+    return (
+        getattr(action, "group", None) == team
+        or getattr(action, "owner", None) == account
+        or getattr(action, "user", None) == account
+    )
+
+
 @EXAMPLES
 @given(cases(complete=True), st.integers(0, 2**16 - 1))
-def test_a_colliding_spelling_freezes_the_existing_team(case: Case, mask: int) -> None:
+def test_a_colliding_newcomer_never_changes_what_happens_to_a_team(case: Case, mask: int) -> None:
     active = sorted(
         name
         for name, group in case.before.groups.items()
         if (team_marker(group) or {}).get("retired") is False
     )
-    # two new spellings of each picked team's name: they collide, so both are refused
+    # two new spellings of each picked team's name: they collide with each other and with the
+    # team's own group, if the directory still has it
     rivals = {}
     for name in pick(active, mask):
         rivals[name.upper() + " "] = name
@@ -357,19 +436,29 @@ def test_a_colliding_spelling_freezes_the_existing_team(case: Case, mask: int) -
     for rival in rivals:
         groups[rival] = DirectoryGroup(rival, frozenset({"mallory"}))
     snapshot = replace(case.snapshot, groups=groups)
-    plan = make_plan(snapshot, case.before, case.policy)
+    plan = confirmed_plan(snapshot, case.before, case.policy)
     after = simulate(case.before, plan.actions)
     refused = {r.name for r in plan.refusals if r.kind == "group"}
     for rival, team in rivals.items():
         assert rival in refused
-        assert after.groups[team] == case.before.groups[team]
-        account = str(team_marker(case.before.groups[team])["account"])  # type: ignore[index]
-        assert after.shares.get(account) == case.before.shares.get(account)
-        assert not any(
-            getattr(a, "group", None) == team or getattr(a, "user", None) == account
-            for a in plan.actions
-        )
-    assert make_plan(snapshot, after, case.policy).actions == []
+        marker = team_marker(case.before.groups[team])
+        assert marker is not None
+        account = str(marker["account"])
+        if marker.get("source_group") in case.snapshot.groups:
+            # the team's own group is still there: the team follows it, as without the rivals
+            assert [a for a in plan.actions if touches(a, team, account)] == [
+                a for a in case.plan.actions if touches(a, team, account)
+            ]
+            assert "already that team's source" in next(
+                r.reason for r in plan.refusals if r.name == rival
+            )
+        else:
+            # nobody owns the name in the directory: the team stays exactly as it is
+            assert after.groups[team] == case.before.groups[team]
+            assert after.shares.get(account) == case.before.shares.get(account)
+            assert not any(touches(a, team, account) for a in plan.actions)
+        assert "mallory" not in after.groups[team].users - case.before.groups[team].users
+    assert confirmed_plan(snapshot, after, case.policy).actions == []
 
 
 @EXAMPLES
@@ -476,11 +565,11 @@ def reordered(snapshot: DirectorySnapshot, state: HubState) -> tuple[DirectorySn
 @EXAMPLES
 @given(cases())
 def test_make_plan_is_deterministic(case: Case) -> None:
-    same = make_plan(case.snapshot, case.before, case.policy)
+    same = confirmed_plan(case.snapshot, case.before, case.policy)
     assert same.actions == case.plan.actions
     assert same.to_json() == case.plan.to_json()
     snapshot, state = reordered(case.snapshot, case.before)
-    shuffled = make_plan(snapshot, state, case.policy)
+    shuffled = confirmed_plan(snapshot, state, case.policy)
     assert shuffled.to_json() == case.plan.to_json()
 
 
@@ -489,4 +578,4 @@ def test_make_plan_is_deterministic(case: Case) -> None:
 def test_after_a_sync_markers_alone_vouch_for_every_share(case: Case) -> None:
     # a later sync that re-reads none of the shares plans nothing more
     unread = dataclasses.replace(case.after, shares={}, verified_shares=frozenset())
-    assert make_plan(case.snapshot, unread, case.policy).actions == []
+    assert confirmed_plan(case.snapshot, unread, case.policy).actions == []

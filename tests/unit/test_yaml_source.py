@@ -64,11 +64,20 @@ def test_numeric_names_become_strings() -> None:
     assert snapshot.groups == {"2024": DirectoryGroup("2024", frozenset({"1001", "bob"}))}
 
 
-@pytest.mark.parametrize("text", ["", "---", "{}", "users:\ngroups:", "users: {}\ngroups: {}"])
+@pytest.mark.parametrize("text", ["{}", "users:\ngroups:", "users: {}\ngroups: {}", "groups: {}"])
 def test_empty_documents(text: str) -> None:
     snapshot = parse(text)
     assert snapshot.people == {}
     assert snapshot.groups == {}
+
+
+@pytest.mark.parametrize("text", ["", "---", "null", "~", "  \n\n   ", "# all groups moved\n"])
+def test_a_file_without_a_document_is_unavailable_not_nobody(text: str) -> None:
+    with pytest.raises(SourceError) as info:
+        parse(text)
+    assert "test.yaml is empty" in str(info.value)
+    assert "taken as unavailable" in str(info.value)
+    assert "'groups: {}'" in str(info.value)
 
 
 def test_only_groups() -> None:
@@ -254,6 +263,20 @@ async def test_broken_file_raises_and_is_never_cached(tmp_path: Path) -> None:
         await source.snapshot()
     write(path, "groups: {physics: [carol]}\n", bump=1)
     assert (await source.snapshot()).groups["physics"].members == {"carol"}
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n", b"null\n"])
+async def test_an_emptied_file_raises_and_is_never_cached(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "directory.yaml"
+    write(path, "groups: {physics: [alice, bob]}\n")
+    source = YAMLDirectory(path)
+    await source.snapshot()
+    path.write_bytes(content)  # truncated, or half written by a non-atomic writer
+    with pytest.raises(SourceError, match=r"YAML directory directory\.yaml is empty"):
+        await source.snapshot()
+    # an explicit answer without groups is an answer
+    write(path, "groups: {}\n", bump=1)
+    assert (await source.snapshot()).groups == {}
 
 
 async def test_file_with_a_bad_shape_raises(tmp_path: Path) -> None:
