@@ -164,6 +164,9 @@ def check_user_options(
     return Selection(profile, tuple(values))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_unlisted(option: Mapping[str, Any], name: str, slug: str, value: str) -> None:
     unlisted = option.get("unlisted_choice")
     if unlisted is None:
@@ -173,9 +176,16 @@ def _check_unlisted(option: Mapping[str, Any], name: str, slug: str, value: str)
             f"you. Choices you can use: {_names(option.get('choices') or {})}.",
         )
     regex = unlisted.get("validation_regex")
-    # The whole value must match, as the form's ``pattern`` attribute demands in the browser.
-    # (KubeSpawner uses re.match, where ``^…$`` still lets a trailing newline through.)
-    if regex and not re.fullmatch(regex, value):
+    # No control characters, whatever the pattern: with re.match (KubeSpawner's semantics, kept
+    # so that its configs mean the same here) a pattern ending in ``$`` still lets a trailing
+    # newline through, and no image, tag or path needs one.
+    if _CONTROL.search(value):
+        raise OptionsRefused(
+            400,
+            f"Value {value!r} for option {name!r} (profile {slug!r}) is not accepted: it "
+            "contains a line break or another control character.",
+        )
+    if regex and not re.match(regex, value):
         hint = unlisted.get("validation_message") or f"it must match {regex!r}"
         raise OptionsRefused(
             400, f"Value {value!r} for option {name!r} (profile {slug!r}) is not accepted: {hint}"

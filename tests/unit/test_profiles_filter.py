@@ -436,10 +436,10 @@ def test_the_form_preselects_what_is_still_offered() -> None:
     assert '<option value="small" selected>' in page and "large" not in page
 
 
-def test_free_text_must_match_the_whole_pattern_a_trailing_newline_is_refused() -> None:
+def test_free_text_with_a_trailing_newline_is_refused() -> None:
     visible = visible_profiles(nested(), Viewer.of(["a"]))
     # "^v[0-9]+$" with re.match accepts "v3\n": "$" matches before a final newline
-    for value in ("v3\n", "v3\nrm -rf /", "v3 "):
-        with pytest.raises(OptionsRefused, match="a version like v3"):
+    for value in ("v3\n", "v3\r", "v3\x00"):
+        with pytest.raises(OptionsRefused, match="line break or another control character"):
             check_user_options({"profile": "open-lab", "tag--unlisted-choice": value}, visible)
     assert check_user_options({"profile": "open-lab", "tag--unlisted-choice": "v3"}, visible)
