@@ -33,6 +33,9 @@ from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
 
+# What a team server's own $JUPYTERHUB_API_TOKEN may do: post the team account's activity.
+TEAM_SERVER_TOKEN_SCOPES = ("users:activity!user",)
+
 
 def _existing(section: Any, name: str) -> Any:
     return section.get(name)
@@ -119,6 +122,26 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, posix: Hook | Non
             await _maybe_await(then(spawner))
 
     return team_spawn_hook
+
+
+def make_server_token_scopes(teams: JupyterHubTeams, then: Any) -> Hook:
+    """A ``Spawner.server_token_scopes`` callable: team servers' own token gets
+    :data:`TEAM_SERVER_TOKEN_SCOPES`, other servers what ``then`` (the admin's setting) gives.
+
+    Without ``access:servers!server`` (the default ``server`` role has it): a member can read a
+    team server's ``$JUPYTERHUB_API_TOKEN`` in a terminal, and it must not stay a key to the
+    server after they leave the team. The server needs its token only to post activity and as
+    its OAuth client's secret, and the secret needs no scope. (A callable in the config, not the
+    spawn hook: the hub makes the token before it runs ``pre_spawn_hook``.)
+    """
+
+    async def server_token_scopes(spawner: Any) -> list[str]:
+        if team_served_by(spawner.user, teams) is not None:
+            return list(TEAM_SERVER_TOKEN_SCOPES)
+        scopes = then(spawner) if callable(then) else then
+        return list(await _maybe_await(scopes) or [])
+
+    return server_token_scopes
 
 
 def _from_hub_environment(name: str) -> Callable[[Any], str]:
@@ -220,6 +243,9 @@ def setup(c: Config) -> JupyterHubTeams:
     )
     c.Spawner.pre_spawn_hook = make_spawn_hook(
         teams, _existing(c.Spawner, "pre_spawn_hook"), configure_posix(c, teams)
+    )
+    c.Spawner.server_token_scopes = make_server_token_scopes(
+        teams, _existing(c.Spawner, "server_token_scopes")
     )
     configure_profiles(c, teams)
     configure_pages(c, teams)

@@ -31,6 +31,12 @@ log = logging.getLogger("jupyterhub_teams.team_server")
 
 # Close code sent to a websocket whose owner lost access (4000-4999 are for applications).
 REVOKED_CLOSE_CODE = 4403
+# Set on a user model that came from this server's own login cookie. Membership of the team's
+# group counts as access only then: a token presented in a header or a URL (always honoured on
+# websockets) may have been issued to another server, or be an API token with other scopes, and
+# would otherwise let anyone holding a member's token in — a replay from a server the member
+# merely visited. Such tokens get in only by their own scopes, as on any server.
+VIA_OWN_LOGIN = "jupyterhub_teams_via_own_login"
 
 
 class TeamHubOAuth(HubOAuth):  # type: ignore[misc]
@@ -60,9 +66,20 @@ class TeamHubOAuth(HubOAuth):  # type: ignore[misc]
         return bool(
             user
             and self.team_group
+            and user.get(VIA_OWN_LOGIN)
             and user.get("kind", "user") == "user"
             and self.team_group in (user.get("groups") or ())
         )
+
+    async def _get_user(self, handler: Any) -> Any:
+        user = await super()._get_user(handler)
+        if user and not getattr(handler, "_token_authenticated", False):
+            # No token in a header or the URL: the user came from this server's own login
+            # cookie, which holds only a token the hub issued to this server's OAuth client.
+            # A copy: HubAuth caches the model per token and shares it between requests.
+            user = {**user, VIA_OWN_LOGIN: True}
+            handler._cached_hub_user = user
+        return user
 
     def check_scopes(self, required_scopes: Any, user: dict[str, Any]) -> set[str]:
         granted: set[str] = super().check_scopes(required_scopes, user)
@@ -82,7 +99,8 @@ class TeamIdentityProvider(JupyterHubIdentityProvider):  # type: ignore[misc]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._sockets: weakref.WeakKeyDictionary[WebSocketHandler, str] = (
+        # each open websocket → (its token, whether the token came from this server's login)
+        self._sockets: weakref.WeakKeyDictionary[WebSocketHandler, tuple[str, bool]] = (
             weakref.WeakKeyDictionary()
         )
         self._watcher: asyncio.Task[None] | None = None
@@ -92,7 +110,8 @@ class TeamIdentityProvider(JupyterHubIdentityProvider):  # type: ignore[misc]
         if user is not None and isinstance(handler, WebSocketHandler):
             token = self.hub_auth.get_token(handler)
             if token:
-                self._sockets[handler] = token
+                via_own_login = bool(getattr(user, "hub_user", {}).get(VIA_OWN_LOGIN))
+                self._sockets[handler] = (token, via_own_login)
                 if self._watcher is None or self._watcher.done():
                     self._watcher = asyncio.ensure_future(self._watch())
         return user
@@ -104,16 +123,18 @@ class TeamIdentityProvider(JupyterHubIdentityProvider):  # type: ignore[misc]
 
     async def close_revoked(self) -> int:
         """Ask the hub about every open websocket's owner; close the ones without access."""
-        by_token: dict[str, list[WebSocketHandler]] = {}
-        for handler, token in list(self._sockets.items()):
-            by_token.setdefault(token, []).append(handler)
+        by_token: dict[tuple[str, bool], list[WebSocketHandler]] = {}
+        for handler, key in list(self._sockets.items()):
+            by_token.setdefault(key, []).append(handler)
         closed = 0
-        for token, handlers in by_token.items():
+        for (token, via_own_login), handlers in by_token.items():
             try:
                 user = await self.hub_auth.user_for_token(token, use_cache=False, sync=False)
             except Exception as exc:  # the hub being down must not disconnect everyone
                 self.log.warning("Could not re-check a websocket's owner: %s", exc)
                 continue
+            if user and via_own_login:
+                user = {**user, VIA_OWN_LOGIN: True}
             if user and self.hub_auth.check_scopes(self.hub_auth.access_scopes, user):
                 continue
             who = user["name"] if user else "a visitor whose token was revoked"
