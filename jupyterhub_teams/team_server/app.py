@@ -16,6 +16,7 @@ membership. Instead the team server trusts the hub's own answer about the visito
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import weakref
@@ -73,13 +74,28 @@ class TeamHubOAuth(HubOAuth):  # type: ignore[misc]
 
     async def _get_user(self, handler: Any) -> Any:
         user = await super()._get_user(handler)
-        if user and not getattr(handler, "_token_authenticated", False):
-            # No token in a header or the URL: the user came from this server's own login
-            # cookie, which holds only a token the hub issued to this server's OAuth client.
+        if user and self.came_from_own_login(handler):
             # A copy: HubAuth caches the model per token and shares it between requests.
             user = {**user, VIA_OWN_LOGIN: True}
             handler._cached_hub_user = user
         return user
+
+    def came_from_own_login(self, handler: Any) -> bool:
+        """Whether the request's token is the one in this server's own login cookie.
+
+        That cookie is signed with this server's secret and holds only a token the hub issued
+        to this server's OAuth client. JupyterLab sends the same token again in headers and
+        websocket URLs (JupyterHub hands it to the page), so a header or URL token counts
+        when it equals the cookie's; anyone else's token, presented without that cookie, does
+        not.
+        """
+        own = self._get_token_cookie(handler)
+        if not own:
+            return False
+        if not getattr(handler, "_token_authenticated", False):
+            return True  # authenticated by the cookie itself
+        presented = self.get_token(handler, in_cookie=False) or ""
+        return hmac.compare_digest(presented.encode(), own.encode())
 
     def check_scopes(self, required_scopes: Any, user: dict[str, Any]) -> set[str]:
         granted: set[str] = super().check_scopes(required_scopes, user)
