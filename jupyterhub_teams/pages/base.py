@@ -17,7 +17,7 @@ from jupyterhub.handlers import BaseHandler
 from tornado import web
 
 from ..plan.policy import TEAM_PROPERTY
-from .rules import Actor, Refused, TeamFacts
+from .rules import Actor, Refused, TeamFacts, create_refusal, created_team, utcnow
 from .views import team_marker
 
 if TYPE_CHECKING:
@@ -67,6 +67,24 @@ class PageHandler(BaseHandler):  # type: ignore[misc]
         return Actor(
             name=self.current_user.name,
             manages_groups=bool(self.has_scope(f"groups!group={group.name}")),
+        )
+
+    def create_refusal(self, user: Any) -> Refused | None:
+        """Why ``user`` may not create an ad-hoc team now (see :func:`.rules.create_refusal`)."""
+        teams = []
+        for group in self.db.query(orm.Group):
+            marker = team_marker(group)
+            if marker is not None and marker.get("origin") == "hub":
+                teams.append(created_team(marker))
+        return create_refusal(
+            user.name,
+            hub_admin=bool(user.admin),
+            groups=[g.name for g in user.orm_user.groups],
+            creators=list(self.teams.adhoc_team_creators),
+            teams=teams,
+            per_person=self.teams.adhoc_teams_per_person,
+            per_hour=self.teams.adhoc_teams_per_hour,
+            now=utcnow(),
         )
 
     def write_marker(self, group: Any, marker: Mapping[str, Any]) -> None:

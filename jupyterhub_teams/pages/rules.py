@@ -28,6 +28,8 @@ MAX_INVITE_LIFETIME = timedelta(days=30)
 # Expired and used-up invitations are kept this long after they stop working, so that someone
 # following an old link is told it expired (or was used) instead of "not valid".
 KEEP_AFTER_EXPIRY = timedelta(days=7)
+# Most characters of the name someone types for a new team (the page shows it as typed).
+MAX_TYPED_NAME = 100
 
 # Sharing rights levels, each including the one before. "reshare" lets the recipient manage the
 # server's shares with the same rights they hold; JupyterHub lets a non-admin share only scopes
@@ -206,11 +208,77 @@ def record_use(invites: Sequence[Invite], used: Invite) -> list[Invite]:
 
 
 def lifetime_from_seconds(value: Any) -> timedelta:
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        raise Refused(400, "The invitation's lifetime must be a number of seconds.") from None
-    return timedelta(seconds=seconds)
+    """``expires_in`` of a request: a JSON integer of seconds within the allowed range.
+
+    Booleans, floats (``1.5``, ``1e308``), NaN and Infinity are refused, never converted.
+    """
+    low = int(MIN_INVITE_LIFETIME.total_seconds())
+    high = int(MAX_INVITE_LIFETIME.total_seconds())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refused(
+            400,
+            "The invitation's lifetime (expires_in) must be a whole number of seconds, "
+            f"not {_json_kind(value)}.",
+        )
+    if not low <= value <= high:
+        raise Refused(
+            400,
+            f"The invitation's lifetime (expires_in) must be between {low} and {high} seconds "
+            f"({_describe(MIN_INVITE_LIFETIME)} and {_describe(MAX_INVITE_LIFETIME)}).",
+        )
+    return timedelta(seconds=value)
+
+
+def single_use_from_json(value: Any) -> bool:
+    """``single_use`` of a request: a JSON boolean."""
+    if not isinstance(value, bool):
+        raise Refused(
+            400, f"single_use must be true or false (a JSON boolean), not {_json_kind(value)}."
+        )
+    return value
+
+
+def typed_team_name(value: Any) -> str:
+    """``name`` of a create request: a JSON string of at most :data:`MAX_TYPED_NAME` characters,
+    returned stripped."""
+    if not isinstance(value, str):
+        raise Refused(400, f"The team's name must be a JSON string, not {_json_kind(value)}.")
+    typed = value.strip()
+    if not typed:
+        raise Refused(400, "Give the team a name.")
+    if len(typed) > MAX_TYPED_NAME:
+        raise Refused(
+            400, f"A team's name can have at most {MAX_TYPED_NAME} characters, not {len(typed)}."
+        )
+    return typed
+
+
+def check_team_name_prefix(team: str, account_prefix: str) -> None:
+    """A team name that reads like a team account (``collab-x``) is refused."""
+    if account_prefix and team.startswith(account_prefix):
+        raise Refused(
+            400,
+            f"A team's name cannot start with {account_prefix!r}: that prefix is reserved for "
+            "team accounts.",
+        )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number with a fraction or exponent" if value == value else "NaN"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 def _describe(delta: timedelta) -> str:
@@ -310,6 +378,85 @@ def check_set_admin(team: TeamFacts, actor: Actor, person: str, admin: bool) -> 
         raise Refused(404, f"{person} is not a member of team {team.name!r}.")
     if not admin and team.admins == {person}:
         raise Refused(409, f"{person} is the only admin of team {team.name!r}.")
+
+
+# -- who may create an ad-hoc team ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedTeam:
+    """An ad-hoc team as the creation limits see it."""
+
+    created_by: str
+    created_at: datetime | None
+    retired: bool
+
+
+def creator_of(marker: Mapping[str, Any]) -> str:
+    """Who made an ad-hoc team: ``created_by``, or for teams made before it was recorded,
+    their first admin."""
+    created_by = marker.get("created_by")
+    if isinstance(created_by, str) and created_by:
+        return created_by
+    admins = marker.get("admins") or []
+    return str(admins[0]) if isinstance(admins, list) and admins else ""
+
+
+def created_team(marker: Mapping[str, Any]) -> CreatedTeam:
+    created_at = marker.get("created_at")
+    when: datetime | None = None
+    if isinstance(created_at, str):
+        try:
+            when = parse_time(created_at)
+        except ValueError:
+            when = None
+    return CreatedTeam(creator_of(marker), when, bool(marker.get("retired")))
+
+
+def create_refusal(
+    person: str,
+    *,
+    hub_admin: bool,
+    groups: Iterable[str],
+    creators: Sequence[str],
+    teams: Iterable[CreatedTeam],
+    per_person: int,
+    per_hour: int,
+    now: datetime,
+) -> Refused | None:
+    """Why ``person`` may not create an ad-hoc team now, or None if they may.
+
+    Hub admins always may. Otherwise: member of one of ``creators`` when it is not empty
+    (403); fewer than ``per_person`` teams they made that are not retired (403); fewer than
+    ``per_hour`` teams made in the last hour, retired or not (429).
+    """
+    if hub_admin:
+        return None
+    if creators and not set(creators) & set(groups):
+        return Refused(
+            403,
+            "Only members of the groups "
+            + ", ".join(repr(c) for c in sorted(creators))
+            + " can create teams on this hub.",
+        )
+    made = [t for t in teams if t.created_by == person]
+    active = sum(1 for t in made if not t.retired)
+    if active >= per_person:
+        if per_person == 0:
+            return Refused(403, "Only hub admins can create teams on this hub.")
+        return Refused(
+            403,
+            f"You already created {active} teams, the most one person may have on this hub. "
+            "Ask a hub admin to retire one you no longer need.",
+        )
+    hour_ago = now - timedelta(hours=1)
+    recent = sum(1 for t in made if t.created_at is not None and t.created_at > hour_ago)
+    if recent >= per_hour:
+        return Refused(
+            429,
+            f"You created {recent} teams in the last hour, the most allowed; try again later.",
+        )
+    return None
 
 
 # -- sharing ----------------------------------------------------------------------------------

@@ -25,11 +25,15 @@ from .rules import (
     check_invite,
     check_remove_member,
     check_set_admin,
+    check_team_name_prefix,
+    isoformat,
     lifetime_from_seconds,
     load_invites,
     new_invite,
     prune,
+    single_use_from_json,
     store_invites,
+    typed_team_name,
     utcnow,
 )
 
@@ -38,21 +42,39 @@ def join_url(base_url: str, code: str) -> str:
     return f"{url_path_join(base_url, 'teams/join')}?code={quote(code, safe='')}"
 
 
+def drop_invites_of(group: Any, person: str) -> None:
+    """Withdraw the invitations ``person`` made for ``group`` (they stopped being its admin).
+
+    The caller commits."""
+    invites = load_invites(group.properties or {})
+    kept = [i for i in invites if i.created_by != person]
+    if len(kept) != len(invites):
+        group.properties = store_invites(group.properties or {}, kept)
+
+
 class CreateTeamHandler(ActionHandler):
     """``POST {"name": ...}``: any logged-in person creates a team that lives in the hub."""
 
     @web.authenticated
     async def post(self) -> None:
         user = self.current_user
-        typed = str(self.json_body().get("name", "")).strip()
+        body = self.json_body()
         if self.is_team_account(user):
             raise web.HTTPError(403, "%s", "Team accounts cannot create teams.")
-        if not typed:
-            raise web.HTTPError(400, "%s", "Give the team a name.")
+        refusal = self.create_refusal(user)
+        if refusal is not None:
+            raise self.refuse(refusal)
         try:
-            team = team_name(typed, self.teams.max_team_name_length)
+            typed = typed_team_name(body.get("name", ""))
+            check_team_name_prefix(
+                team_name(typed, self.teams.max_team_name_length), self.teams.account_prefix
+            )
+        except Refused as refused:
+            raise self.refuse(refused) from None
         except InvalidName as exc:
             raise web.HTTPError(400, "%s", str(exc)) from None
+        # ad-hoc teams live under their own prefix: nobody can take a directory group's name
+        team = self.teams.adhoc_team_prefix + team_name(typed, self.teams.max_team_name_length)
         account = account_name(team, self.teams.account_prefix)
         self._check_free(team, account)
         if self.authenticator.normalize_username(account) != account or not (
@@ -89,6 +111,8 @@ class CreateTeamHandler(ActionHandler):
                 "origin": "hub",
                 "retired": False,
                 "admins": [user.name],
+                "created_by": user.name,
+                "created_at": isoformat(utcnow()),
             }
         }
         self.db.commit()
@@ -130,7 +154,7 @@ class InvitesHandler(ActionHandler):
                 group.name,
                 created_by=self.current_user.name,
                 lifetime=lifetime_from_seconds(body.get("expires_in", 86400)),
-                single_use=bool(body.get("single_use", True)),
+                single_use=single_use_from_json(body.get("single_use", True)),
                 now=now,
             )
         except Refused as refusal:
@@ -205,6 +229,7 @@ class MemberHandler(ActionHandler):
             raise self.refuse(refusal) from None
         group.users = [u for u in group.users if u.name != person]
         admins = [a for a in marker.get("admins", []) or [] if a != person]
+        drop_invites_of(group, person)
         self.write_marker(group, {**marker, "admins": admins})
         self.log.info("%s removed %s from the team %s", self.current_user.name, person, name)
         self.send(204)
@@ -222,6 +247,8 @@ class AdminHandler(ActionHandler):
         admins: list[Any] = [a for a in marker.get("admins", []) or [] if a != person]
         if admin:
             admins.append(person)
+        else:
+            drop_invites_of(group, person)
         self.write_marker(group, {**marker, "admins": sorted(admins)})
         self.send(204)
 

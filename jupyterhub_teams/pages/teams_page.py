@@ -3,11 +3,13 @@ accepts an invitation (``/hub/teams/join``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from jupyterhub import orm
 from jupyterhub.utils import url_path_join
 from tornado import web
+from tornado.httputil import url_concat
 
 from .base import PageHandler
 from .rules import (
@@ -22,6 +24,10 @@ from .rules import (
     utcnow,
 )
 from .views import TeamView, needs_form, team_marker, team_view
+
+# The cookie keeping an invitation code while its visitor logs in, and how long it lives.
+CODE_COOKIE = "jupyterhub-teams-invite"
+CODE_COOKIE_SECONDS = 600
 
 # Expiry choices offered for invitations (seconds, label).
 INVITE_LIFETIMES = [
@@ -73,13 +79,15 @@ class TeamsPageHandler(TeamsBase):
                     self, group, marker, viewer=user.name, has_scope=self.has_scope
                 ):
                     others.append(view)
+        refusal = None if self.is_team_account(user) else self.create_refusal(user)
         html = await self.render_page(
             "teams.html",
             my_teams=mine,
             other_teams=others,
             # only a team one really is in: the argument is part of a URL anyone can write
             joined=next((v.name for v in mine if v.name == self.get_argument("joined", "")), ""),
-            can_create=not self.is_team_account(user),
+            can_create=not self.is_team_account(user) and refusal is None,
+            cannot_create=refusal.message if refusal is not None else "",
             **self.page_ns(),
         )
         self.finish(html)
@@ -113,18 +121,60 @@ class JoinHandler(TeamsBase):
         if group is None or marker is None:
             raise Refused(404, "The team this invitation is for does not exist any more.")
         invite = find_invite(load_invites(group.properties or {}), code, utcnow())
+        if not self._may_still_invite(invite.created_by, marker):
+            raise Refused(
+                410,
+                "This invitation was withdrawn: the person who made it is no longer an admin "
+                "of the team. Ask a team admin for a new one.",
+            )
         check_join(self.team_facts(group, marker), self.current_user.name)
         if self.is_team_account(self.current_user):
             raise Refused(403, "Team accounts cannot join teams.")
         return group, marker, invite
 
+    def _may_still_invite(self, person: str, marker: Any) -> bool:
+        """An invitation works only while its maker is an admin of the team or of the hub."""
+        if person in {str(a) for a in marker.get("admins", []) or []}:
+            return True
+        maker = orm.User.find(self.db, name=person) if person else None
+        return bool(maker is not None and maker.admin)
+
+    def _join_path(self) -> str:
+        return str(url_path_join(self.hub.base_url, "teams/join"))
+
+    def _code(self) -> str:
+        """The code in the URL, else the one kept in a cookie while the visitor logged in."""
+        code = self.get_argument("code", "")
+        if code:
+            return str(code)
+        kept = self.get_secure_cookie(
+            CODE_COOKIE, max_age_days=CODE_COOKIE_SECONDS / 86400, min_version=2
+        )
+        return kept.decode("utf-8", "replace") if kept else ""
+
     async def _render(self, code: str, **ns: Any) -> None:
         html = await self.render_page("join.html", code=code, **self.page_ns(), **ns)
         self.finish(html)
 
-    @web.authenticated
     async def get(self) -> None:
-        code = self.get_argument("code", "")
+        # not @web.authenticated: that would send the code to the login page in ``next=``,
+        # where the hub logs it; the code waits in a cookie instead
+        if self.current_user is None:
+            code = self.get_argument("code", "")
+            if code:
+                # the hub's own cookie settings (httponly, secure behind https), signed
+                self._set_cookie(
+                    CODE_COOKIE,
+                    code,
+                    encrypted=True,
+                    expires_days=None,
+                    expires=time.time() + CODE_COOKIE_SECONDS,
+                    path=self._join_path(),
+                    httponly=True,
+                )
+            self.redirect(url_concat(self.get_login_url(), {"next": self._join_path()}))
+            return
+        code = self._code()
         try:
             group, marker, invite = self._check(code)
         except Refused as refusal:
@@ -149,6 +199,7 @@ class JoinHandler(TeamsBase):
             self.set_status(refusal.status)
             await self._render(code, error=refusal.message)
             return
+        self.clear_cookie(CODE_COOKIE, path=self._join_path())
         now = utcnow()
         group.users.append(self.current_user.orm_user)
         invites = record_use(prune(load_invites(group.properties or {}), now), invite)

@@ -4,6 +4,7 @@ real proxy and real single-user servers. Every page is screenshotted into
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,34 +233,37 @@ def test_carol_creates_a_team_and_invites_dave(hub: Hub, browser: Browser) -> No
     carol.goto(f"{hub.url}/hub/teams")
     carol.fill("#jht-new-team", "Lab Notes")
     carol.get_by_role("button", name="Create team").click()
-    team = card(carol, "lab-notes")
+    team = card(carol, "adhoc-lab-notes")
     expect(team).to_be_visible(timeout=10_000)
     expect(team.locator("tr[data-member=carol]")).to_contain_text("Team admin")
-    marker = (hub.group("lab-notes") or {})["properties"]["jupyterhub_teams"]
+    marker = (hub.group("adhoc-lab-notes") or {})["properties"]["jupyterhub_teams"]
+    created_at = marker.pop("created_at")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created_at)
     assert marker == {
-        "account": "collab-lab-notes",
+        "account": "collab-adhoc-lab-notes",
         "source_group": "Lab Notes",
         "origin": "hub",
         "retired": False,
         "admins": ["carol"],
+        "created_by": "carol",
     }
-    assert "collab-lab-notes" in (hub.group("jupyterhub-teams-accounts") or {})["users"]
+    assert "collab-adhoc-lab-notes" in (hub.group("jupyterhub-teams-accounts") or {})["users"]
 
     team.locator("form.jht-invite [type=submit]").click()
     link = team.locator(".jht-link").input_value(timeout=10_000)
-    expect(card(carol, "lab-notes").locator(".jht-invites tbody tr")).to_have_count(1)
+    expect(card(carol, "adhoc-lab-notes").locator(".jht-invites tbody tr")).to_have_count(1)
     shot(carol, "pages-teams-adhoc-admin")
     # only a hash of the code is stored
     code = link.split("code=", 1)[1]
-    assert code.split(".", 1)[1] not in str(hub.group("lab-notes"))
+    assert code.split(".", 1)[1] not in str(hub.group("adhoc-lab-notes"))
 
     dave = log_in(browser, hub.url, "dave")
     dave.goto(link)
-    expect(dave.locator(".jht-team-name")).to_have_text("lab-notes")
+    expect(dave.locator(".jht-team-name")).to_have_text("adhoc-lab-notes")
     shot(dave, "pages-join")
-    dave.get_by_role("button", name="Join lab-notes").click()
-    dave.wait_for_url("**/hub/teams?joined=lab-notes")
-    mine = card(dave, "lab-notes")
+    dave.get_by_role("button", name="Join adhoc-lab-notes").click()
+    dave.wait_for_url("**/hub/teams?joined=adhoc-lab-notes")
+    mine = card(dave, "adhoc-lab-notes")
     mine.locator("[data-action=start]").click()
     mine.locator("[data-action=open]").wait_for(timeout=60_000)
     shot(dave, "pages-teams-dave-joined")
@@ -267,19 +271,19 @@ def test_carol_creates_a_team_and_invites_dave(hub: Hub, browser: Browser) -> No
     # a member who is not an admin is offered no removal of others, and the hub refuses it
     assert mine.locator("tr[data-member=carol] [data-action=remove]").count() == 0
     expect(mine.locator("tr[data-member=dave] [data-action=leave]")).to_be_visible()
-    endpoint = f"{hub.url}/hub/teams/api/teams/lab-notes/members/carol"
+    endpoint = f"{hub.url}/hub/teams/api/teams/adhoc-lab-notes/members/carol"
     refused = dave.request.delete(endpoint, headers={"X-XSRFToken": xsrf(dave)})
     assert refused.status == 403
-    assert (
-        refused.json()["message"] == "Only the admins of team 'lab-notes' can remove other members."
+    assert refused.json()["message"] == (
+        "Only the admins of team 'adhoc-lab-notes' can remove other members."
     )
     no_token = dave.request.delete(endpoint)
     assert no_token.status == 403 and "_xsrf" in no_token.json()["message"]
-    assert "carol" in (hub.group("lab-notes") or {})["users"]
+    assert "carol" in (hub.group("adhoc-lab-notes") or {})["users"]
 
     mine.locator("[data-action=open]").click()
     into_lab(dave)
-    assert "/user/collab-lab-notes/" in dave.url
+    assert "/user/collab-adhoc-lab-notes/" in dave.url
 
     # the invitation was for one person
     erin = log_in(browser, hub.url, "erin")
@@ -289,16 +293,16 @@ def test_carol_creates_a_team_and_invites_dave(hub: Hub, browser: Browser) -> No
 
     # the admin removes dave; his next requests to the team server are refused
     carol.reload()
-    card(carol, "lab-notes").locator("tr[data-member=dave] [data-action=remove]").click()
-    expect(card(carol, "lab-notes").locator("tr[data-member=dave]")).to_have_count(0)
-    contents = f"{hub.url}/user/collab-lab-notes/api/contents"
+    card(carol, "adhoc-lab-notes").locator("tr[data-member=dave] [data-action=remove]").click()
+    expect(card(carol, "adhoc-lab-notes").locator("tr[data-member=dave]")).to_have_count(0)
+    contents = f"{hub.url}/user/collab-adhoc-lab-notes/api/contents"
     wait_for(
         lambda: dave.request.get(contents).status == 403,
         TEAM_REVOCATION + 10,
         what="dave to be refused by the team server",
     )
     assert dialogs == []
-    hub.stop_server("collab-lab-notes")
+    hub.stop_server("collab-adhoc-lab-notes")
 
 
 def test_names_with_html_are_text_under_a_base_url(tmp_path: Path, browser: Browser) -> None:
@@ -323,7 +327,7 @@ def test_names_with_html_are_text_under_a_base_url(tmp_path: Path, browser: Brow
         # a retired team, which hub admins see on the page
         hub.api("POST", "users/collab-old-team")
         hub.api("POST", "groups/old-team")
-        marker = {"account": "collab-old-team", "source_group": "Old team"}
+        marker: dict[str, Any] = {"account": "collab-old-team", "source_group": "Old team"}
         marker |= {"origin": "directory", "retired": True}
         hub.api("PUT", "groups/old-team/properties", json={"jupyterhub_teams": marker})
 
@@ -340,10 +344,10 @@ def test_names_with_html_are_text_under_a_base_url(tmp_path: Path, browser: Brow
         # a team name typed with HTML in it, and a refusal quoting it, stay text
         page.fill("#jht-new-team", "<script>alert(2)</script>")
         page.get_by_role("button", name="Create team").click()
-        expect(card(page, "script-alert-2-script").locator(".jht-source")).to_have_text(
+        expect(card(page, "adhoc-script-alert-2-script").locator(".jht-source")).to_have_text(
             "<script>alert(2)</script>"
         )
-        created = card(page, "script-alert-2-script")
+        created = card(page, "adhoc-script-alert-2-script")
         created.locator("form.jht-add-member input").fill("<img src=y onerror=alert(3)>")
         created.locator("form.jht-add-member [type=submit]").click()
         error = page.locator("#error-dialog .ajax-error")

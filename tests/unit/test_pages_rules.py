@@ -20,8 +20,13 @@ from jupyterhub_teams.pages.rules import (
     check_join,
     check_remove_member,
     check_set_admin,
+    check_team_name_prefix,
     code_hash,
+    create_refusal,
+    created_team,
+    creator_of,
     find_invite,
+    lifetime_from_seconds,
     load_invites,
     new_invite,
     prune,
@@ -29,8 +34,10 @@ from jupyterhub_teams.pages.rules import (
     rights_label,
     rights_of,
     share_scopes,
+    single_use_from_json,
     store_invites,
     team_of_code,
+    typed_team_name,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -200,3 +207,144 @@ def test_rights_of_a_share_round_trip(level: str) -> None:
 def test_rights_labels_read_as_words() -> None:
     assert rights_label(share_scopes("startstop", "bob")) == "Use, start and stop"
     assert rights_label(["read:shares!server=bob/"]).startswith("Other: ")
+
+
+# -- the values of a request, checked exactly ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (1e308, "not a number with a fraction or exponent"),
+        (3600.0, "not a number with a fraction or exponent"),
+        (float("nan"), "not NaN"),
+        (float("inf"), "not a number with a fraction or exponent"),
+        (True, "not a boolean"),
+        ("3600", "not a string"),
+        (None, "not null"),
+        ([3600], "not a list"),
+    ],
+)
+def test_expires_in_must_be_a_json_integer(value: object, says: str) -> None:
+    refusal = refused(lifetime_from_seconds, value)
+    assert refusal.status == 400
+    assert "whole number of seconds" in refusal.message and says in refusal.message
+
+
+@pytest.mark.parametrize("value", [0, 59, -1, 30 * 86400 + 1, 10**400])
+def test_expires_in_out_of_range_is_refused_with_the_range(value: int) -> None:
+    refusal = refused(lifetime_from_seconds, value)
+    assert refusal.status == 400
+    assert "between 60 and 2592000 seconds" in refusal.message
+
+
+def test_expires_in_within_range_is_a_lifetime() -> None:
+    assert lifetime_from_seconds(3600) == timedelta(hours=1)
+    assert lifetime_from_seconds(60) == timedelta(minutes=1)
+    assert lifetime_from_seconds(30 * 86400) == timedelta(days=30)
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", "false", None, "1"])
+def test_single_use_must_be_a_json_boolean(value: object) -> None:
+    refusal = refused(single_use_from_json, value)
+    assert refusal.status == 400 and "JSON boolean" in refusal.message
+
+
+def test_single_use_booleans_pass() -> None:
+    assert single_use_from_json(True) is True
+    assert single_use_from_json(False) is False
+
+
+@pytest.mark.parametrize("value", [None, 42, ["biology"], {"name": "x"}, True])
+def test_a_team_name_must_be_a_json_string(value: object) -> None:
+    refusal = refused(typed_team_name, value)
+    assert refusal.status == 400 and "must be a JSON string" in refusal.message
+
+
+def test_a_typed_team_name_has_at_most_100_characters() -> None:
+    assert typed_team_name("  " + "x" * 100 + " ") == "x" * 100
+    refusal = refused(typed_team_name, "x" * 101)
+    assert refusal.status == 400 and "at most 100 characters" in refusal.message
+    assert refused(typed_team_name, "   ").message == "Give the team a name."
+
+
+def test_a_team_name_reading_like_a_team_account_is_refused() -> None:
+    refusal = refused(check_team_name_prefix, "collab-x", "collab-")
+    assert refusal.status == 400 and "reserved for team accounts" in refusal.message
+    check_team_name_prefix("collaborators", "collab-")
+
+
+# -- who may create an ad-hoc team ---------------------------------------------------------
+
+
+def made(by: str, minutes_ago: int | None = None, retired: bool = False) -> dict[str, object]:
+    marker: dict[str, object] = {"origin": "hub", "admins": [by], "retired": retired}
+    if minutes_ago is not None:
+        marker["created_by"] = by
+        marker["created_at"] = (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return marker
+
+
+def may_create(
+    person: str = "dave",
+    *,
+    markers: list[dict[str, object]] | None = None,
+    hub_admin: bool = False,
+    groups: tuple[str, ...] = (),
+    creators: tuple[str, ...] = (),
+    per_person: int = 3,
+    per_hour: int = 2,
+) -> Refused | None:
+    return create_refusal(
+        person,
+        hub_admin=hub_admin,
+        groups=groups,
+        creators=creators,
+        teams=[created_team(m) for m in markers or []],
+        per_person=per_person,
+        per_hour=per_hour,
+        now=NOW,
+    )
+
+
+def test_anyone_may_create_when_no_creator_groups_are_set() -> None:
+    assert may_create() is None
+
+
+def test_creator_groups_restrict_who_may_create_but_not_hub_admins() -> None:
+    refusal = may_create(creators=("staff",), groups=("physics",))
+    assert refusal is not None and refusal.status == 403 and "'staff'" in refusal.message
+    assert may_create(creators=("staff",), groups=("staff",)) is None
+    assert may_create(creators=("staff",), hub_admin=True) is None
+
+
+def test_at_most_per_person_active_teams_retired_ones_do_not_count() -> None:
+    three = [made("dave", 600), made("dave", 700), made("dave", 800)]
+    refusal = may_create(markers=three)
+    assert refusal is not None and refusal.status == 403 and "already created 3" in refusal.message
+    assert may_create(markers=[*three[:2], made("dave", 900, retired=True)]) is None
+    assert may_create(markers=three, hub_admin=True) is None
+    # other people's teams do not count
+    assert may_create(markers=[made("erin", 600)] * 5) is None
+
+
+def test_legacy_teams_count_for_their_first_admin() -> None:
+    legacy = {"origin": "hub", "admins": ["dave", "erin"], "retired": False}
+    assert creator_of(legacy) == "dave"
+    assert creator_of({"admins": []}) == ""
+    refusal = may_create(markers=[legacy] * 3)
+    assert refusal is not None and refusal.status == 403
+    assert may_create("erin", markers=[legacy] * 3) is None
+
+
+def test_at_most_per_hour_new_teams_retired_ones_count_too() -> None:
+    recent = [made("dave", 10, retired=True), made("dave", 50, retired=True)]
+    refusal = may_create(markers=recent)
+    assert refusal is not None and refusal.status == 429 and "last hour" in refusal.message
+    assert may_create(markers=[made("dave", 10), made("dave", 61)]) is None
+
+
+def test_a_limit_of_zero_leaves_creating_to_hub_admins() -> None:
+    refusal = may_create(per_person=0)
+    assert refusal is not None and refusal.status == 403 and "hub admins" in refusal.message
+    assert may_create(per_person=0, hub_admin=True) is None
