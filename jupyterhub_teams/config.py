@@ -398,8 +398,8 @@ class JupyterHubTeams(Configurable):
     adhoc_teams_per_hour = Integer(
         5,
         help="""
-        Most ad-hoc teams one person may create in any hour (deleted ones count too), so that
-        nobody can create and delete accounts in a loop. Hub admins are not limited.
+        Most ad-hoc teams one person may create in any hour (retired ones count too), so that
+        nobody can create accounts in a burst. Hub admins are not limited.
         """,
     ).tag(config=True)
 
