@@ -370,6 +370,20 @@ def check_remove_member(team: TeamFacts, actor: Actor, person: str) -> None:
         )
 
 
+def check_delete(team: TeamFacts, actor: Actor) -> None:
+    """May ``actor`` delete ``team``? Its admins and hub admins may, for a team made here."""
+    if team.origin != "hub":
+        raise Refused(
+            403,
+            f"Team {team.name!r} comes from the directory: it ends when its group leaves the "
+            "directory.",
+        )
+    if team.retired:
+        raise Refused(409, f"Team {team.name!r} is already deleted.")
+    if not is_team_admin(team, actor):
+        raise Refused(403, f"Only the admins of team {team.name!r} can delete it.")
+
+
 def check_set_admin(team: TeamFacts, actor: Actor, person: str, admin: bool) -> None:
     _check_changeable(team)
     if not is_team_admin(team, actor):

@@ -22,6 +22,7 @@ from .base import ActionHandler
 from .rules import (
     Refused,
     check_add_member,
+    check_delete,
     check_invite,
     check_remove_member,
     check_set_admin,
@@ -259,3 +260,41 @@ class AdminHandler(ActionHandler):
     @web.authenticated
     def delete(self, name: str, person: str) -> None:
         self._set(name, person, False)
+
+
+class TeamHandler(ActionHandler):
+    """``DELETE``: a team's admin (or a hub admin) deletes an ad-hoc team.
+
+    Like a retired directory team: its group share is revoked, its members removed and its
+    server stopped; the account, the group and the files are kept (an admin can bring them
+    back), and nothing is deleted from disk.
+    """
+
+    @web.authenticated
+    async def delete(self, name: str) -> None:
+        group, marker = self.find_team(name)
+        try:
+            check_delete(self.team_facts(group, marker), self.actor(group))
+        except Refused as refusal:
+            raise self.refuse(refusal) from None
+        account = str(marker.get("account", ""))
+        owner = self.find_user(account) if account else None
+        if owner is not None:
+            orm.Share.revoke(self.db, owner.orm_user.orm_spawners[""], group)
+        group.users = []
+        group.properties = store_invites(group.properties or {}, [])
+        self.write_marker(
+            group,
+            {
+                **marker,
+                "retired": True,
+                "admins": [],
+                "share_scopes": [],
+                "deleted_by": self.current_user.name,
+                "deleted_at": isoformat(utcnow()),
+            },
+        )
+        self.log.info("%s deleted the team %s", self.current_user.name, group.name)
+        if owner is not None and owner.spawner.active:
+            await self.stop_single_user(owner, "")
+        self.send(204)

@@ -39,6 +39,7 @@ def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
         InvitesHandler,
         MemberHandler,
         MembersHandler,
+        TeamHandler,
     )
     from .teams_page import JoinHandler, TeamCardHandler, TeamsPageHandler
 
@@ -49,6 +50,7 @@ def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
         (r"/teams/join", JoinHandler, kw),
         (r"/teams/card/([^/]+)", TeamCardHandler, kw),
         (r"/teams/api/teams", CreateTeamHandler, kw),
+        (team, TeamHandler, kw),
         (team + r"/invites", InvitesHandler, kw),
         (team + r"/invites/([^/]+)", InviteHandler, kw),
         (team + r"/members", MembersHandler, kw),

@@ -16,6 +16,7 @@ from jupyterhub_teams.pages.rules import (
     Refused,
     TeamFacts,
     check_add_member,
+    check_delete,
     check_invite,
     check_join,
     check_remove_member,
@@ -348,3 +349,23 @@ def test_a_limit_of_zero_leaves_creating_to_hub_admins() -> None:
     refusal = may_create(per_person=0)
     assert refusal is not None and refusal.status == 403 and "hub admins" in refusal.message
     assert may_create(per_person=0, hub_admin=True) is None
+
+
+def test_a_team_made_here_is_deleted_by_its_admins_and_hub_admins_only() -> None:
+    team = TeamFacts("adhoc-lab", "hub", False, frozenset({"carol"}), frozenset({"carol", "dave"}))
+    check_delete(team, Actor("carol"))
+    check_delete(team, Actor("admin", manages_groups=True))
+    with pytest.raises(Refused) as refused:
+        check_delete(team, Actor("dave"))
+    assert refused.value.status == 403 and "Only the admins" in refused.value.message
+
+
+def test_directory_and_already_deleted_teams_are_not_deleted_from_the_pages() -> None:
+    directory = TeamFacts("physics", "directory", False, frozenset(), frozenset({"alice"}))
+    with pytest.raises(Refused) as refused:
+        check_delete(directory, Actor("admin", manages_groups=True))
+    assert refused.value.status == 403 and "comes from the directory" in refused.value.message
+    gone = TeamFacts("adhoc-lab", "hub", True, frozenset({"carol"}), frozenset())
+    with pytest.raises(Refused) as refused:
+        check_delete(gone, Actor("carol"))
+    assert refused.value.status == 409

@@ -157,6 +157,17 @@
         },
       );
     },
+    delete: function (card) {
+      var question =
+        "Delete the team " + card.dataset.team + "? Its members lose access and its server " +
+        "stops; its files are kept.";
+      if (!window.confirm(question)) {
+        return Promise.resolve();
+      }
+      return call("DELETE", teamPath(card, "")).then(function () {
+        window.location.reload();
+      });
+    },
     withdraw: function (card, button, row) {
       return call("DELETE", teamPath(card, "/invites/" + enc(row.dataset.invite))).then(
         function () {
