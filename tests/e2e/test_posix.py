@@ -191,30 +191,31 @@ def supplementary_groups(proc: psutil.Process) -> set[int]:
 
 
 class Visitor:
-    """Someone using a server's REST API with their own API token (as scripts do)."""
+    """Someone using a server's REST API from their browser session, after the server's own
+    login (team servers count membership only for a token from that login)."""
 
     def __init__(self, hub: Hub, name: str, owner: str) -> None:
         self.name, self.owner = name, owner
-        made = hub.api("POST", f"users/{name}/tokens", json={"expires_in": 3600})
-        assert made.status_code == 201, made.text
-        self.http = httpx.Client(
-            base_url=f"{hub.url}/user/{owner}/",
-            headers={"Authorization": f"token {made.json()['token']}"},
-            timeout=60,
-        )
+        self.person = Person(hub, name).logged_in()
+        # These servers run jupyter_server without a UI: its file viewer is a page that asks for
+        # the login (and then says 404, as the file does not exist); what matters is the cookie.
+        opened = self.person.open(f"/user/{owner}/view/no-such-file")
+        where = f"{name} opening {owner}: {opened.status_code} at {opened.url}"
+        assert opened.status_code in (200, 404) and f"/user/{owner}/" in str(opened.url), where
+        assert self.person.cookie(f"jupyterhub-user-{owner}", f"/user/{owner}/"), where
 
     def write(self, path: str, text: str) -> None:
         content = {"type": "file", "format": "text", "content": text}
-        r = self.http.put(f"api/contents/{path}", json=content)
+        r = self.person.server_api(self.owner, "PUT", f"api/contents/{path}", json=content)
         assert r.status_code in (200, 201), f"{self.name} writing {self.owner}:{path}: {r.text}"
 
     def read(self, path: str) -> str:
-        r = self.http.get(f"api/contents/{path}")
+        r = self.person.server_api(self.owner, "GET", f"api/contents/{path}")
         assert r.status_code == 200, f"{self.name} reading {self.owner}:{path}: {r.text}"
         return str(r.json()["content"])
 
     def close(self) -> None:
-        self.http.close()
+        self.person.close()
 
 
 def test_servers_run_as_their_system_users(hub: Hub, world: Path) -> None:
@@ -267,7 +268,7 @@ def test_team_directory_shared_by_members_and_closed_to_others(hub: Hub, world: 
     info = team_dir.stat()
     assert info.st_gid == 48001 and stat.S_IMODE(info.st_mode) == 0o2770
     assert server_process(hub, account).gids().real == 48001
-    for name in ("alice", "bob"):
+    for name in ("alice", "bob", "carol"):  # carol's server makes her system account
         start(hub, name)
     alice_team = Visitor(hub, "alice", account)
     bob_own = Visitor(hub, "bob", "bob")
