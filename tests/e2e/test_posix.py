@@ -22,7 +22,6 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psutil
 import pytest
 import yaml
