@@ -284,6 +284,21 @@ class JupyterHubTeams(Configurable):
             adhoc_prefix=self.adhoc_team_prefix,
         )
 
+    def team_served_by(self, user: Any) -> str | None:
+        """The team a JupyterHub user (wrapper or orm) serves, when it is a team account: the
+        reserved prefix *and* membership of the accounts group, never the name alone."""
+        groups = {g.name for g in getattr(user, "groups", [])}
+        return self.policy().team_served_by(getattr(user, "name", ""), groups)
+
+    def is_team_account(self, user: Any) -> bool:
+        return self.team_served_by(user) is not None
+
+    def source_can(self, ability: type) -> bool:
+        """Whether the configured source class has an optional ability (a protocol of
+        :mod:`jupyterhub_teams.sources.base`), known without building a source."""
+        cls = self.source_class
+        return isinstance(cls, type) and issubclass(cls, ability)
+
     def make_source(self) -> Source:
         """The configured directory source."""
         from .sources.yaml_file import YAMLDirectory

@@ -13,12 +13,12 @@ Two reads:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..model import HubGroup, HubShare, HubState, HubUser
 from ..naming import account_name
-from ..plan import Policy, team_marker
+from ..plan import Policy
 from .client import HubClient
 
 # A lookup of one user costs the hub about as much as listing this many users in a page.
@@ -83,20 +83,17 @@ def team_share_pairs(groups: Iterable[HubGroup], policy: Policy) -> dict[str, se
         if group.name == policy.accounts_group:
             continue
         pairs.setdefault(account_name(group.name, policy.account_prefix), set()).add(group.name)
-        marker = team_marker(group)
-        if marker is not None and marker.get("account"):
-            pairs.setdefault(str(marker["account"]), set()).add(group.name)
+        record = group.record
+        if record is not None:
+            pairs.setdefault(record.account, set()).add(group.name)
     return pairs
 
 
 def _vouched(group: HubGroup, owner: str) -> bool:
     """Whether ``group``'s team marker vouches for a share of ``owner``'s server."""
-    marker = team_marker(group)
+    record = group.record
     return bool(
-        marker is not None
-        and marker.get("account") == owner
-        and marker.get("share_scopes")
-        and not marker.get("retired")
+        record is not None and record.account == owner and record.share_scopes and record.active
     )
 
 
@@ -129,12 +126,18 @@ async def _users_for_plan(
     return users
 
 
+async def read_groups(client: HubClient) -> dict[str, HubGroup]:
+    """Every hub group with its members and properties (one paginated read)."""
+    return {g["name"]: _group(g) for g in await client.list_groups()}
+
+
 async def read_plan_state(
     client: HubClient,
     policy: Policy,
     wanted_users: Collection[str],
     *,
     share_sample: tuple[int, int] | None = None,
+    groups: Mapping[str, HubGroup] | None = None,
 ) -> HubState:
     """What :func:`~jupyterhub_teams.plan.make_plan` needs to know, read cheaply.
 
@@ -147,14 +150,12 @@ async def read_plan_state(
     equals ``cycle`` are read, plus every account a team marker does not vouch for; the planner
     trusts the markers of the others (``HubState.verified_shares``). Called with ``cycle``
     counting up, every share is read once every ``cycles`` calls. Without it, all are read.
+
+    ``groups``, when the caller already read them (:func:`read_groups`), are not read again.
     """
-    groups = {g["name"]: _group(g) for g in await client.list_groups()}
+    groups = dict(groups) if groups is not None else await read_groups(client)
     pairs = team_share_pairs(groups.values(), policy)
-    marker_accounts = {
-        str(m["account"])
-        for g in groups.values()
-        if (m := team_marker(g)) is not None and m.get("account")
-    }
+    marker_accounts = {r.account for g in groups.values() if (r := g.record) is not None}
     users = await _users_for_plan(client, groups, {*wanted_users, *marker_accounts})
     # A share's owner exists; for a name that is no user, "no share" is known without asking.
     owners = sorted(pairs)

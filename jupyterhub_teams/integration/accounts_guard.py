@@ -24,7 +24,7 @@ from jupyterhub import orm
 from sqlalchemy import event
 from tornado import web
 
-from ..plan.policy import Policy
+from ..model.policy import Policy
 
 # (prefix, accounts group) pairs already guarded in this process: ``setup(c)`` may run more than
 # once (a config loaded twice, tests), and each listener must be registered once.

@@ -28,6 +28,7 @@ from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
+from ..sources.base import NeedsHubEnvironment
 from .accounts_guard import guard_team_accounts
 from .login_sync import make_login_sync, make_refresh_sync
 
@@ -75,8 +76,7 @@ def make_login_guard(teams: JupyterHubTeams, then: Hook | None) -> Hook:
 
 def team_served_by(user: Any, teams: JupyterHubTeams) -> str | None:
     """The team a JupyterHub user (wrapper or orm) serves, when it is a team account."""
-    groups = {g.name for g in getattr(user, "groups", [])}
-    return teams.policy().team_served_by(getattr(user, "name", ""), groups)
+    return teams.team_served_by(user)
 
 
 def is_team_account(user: Any, teams: JupyterHubTeams) -> bool:
@@ -163,9 +163,10 @@ def source_environment(teams: JupyterHubTeams) -> dict[str, Callable[[Any], str]
     read (``service_environment()``); building the source here also checks its options when
     the hub starts.
     """
-    if not hasattr(teams.source_class, "service_environment"):
+    if not teams.source_can(NeedsHubEnvironment):
         return {}
-    names: list[str] = getattr(teams.make_source(), "service_environment")()  # noqa: B009
+    source = teams.make_source()
+    names = source.service_environment() if isinstance(source, NeedsHubEnvironment) else []
     return {name: _from_hub_environment(name) for name in names}
 
 

@@ -37,10 +37,10 @@ from jupyterhub import orm
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import JupyterHubTeams
+from ..model import Origin, TeamRecord, record_in, with_record
 from ..naming import InvalidName, person_name, reserved_prefix_reason, team_name
-from ..plan.policy import TEAM_PROPERTY
 from ..sources import Source, SourceError
-from ..sources.claims import is_claim_marker
+from ..sources.base import LooksUpOnePerson, MakesClaimTeams, ReadsGroupsAtLogin
 
 log = logging.getLogger("jupyterhub_teams.login")
 
@@ -53,9 +53,8 @@ async def person_groups(source: Source, person: str, prefix: str) -> set[str]:
     Sources that can look one person up (``person_groups``) are asked directly; others are read
     whole, which is fine for a file.
     """
-    lookup: Callable[[str], Awaitable[set[str]]] | None = getattr(source, "person_groups", None)
-    if lookup is not None:
-        return set(await lookup(person))
+    if isinstance(source, LooksUpOnePerson):
+        return set(await source.person_groups(person))
     snapshot = await source.snapshot()
     groups = set()
     for group in snapshot.groups.values():
@@ -71,23 +70,18 @@ async def login_groups(
     source: Source, person: str, authentication: Mapping[str, Any], prefix: str
 ) -> set[str]:
     """The person's group names: from the login itself when the source reads them there."""
-    at_login: Callable[..., Awaitable[set[str]]] | None = getattr(source, "groups_at_login", None)
-    if at_login is not None:
-        return set(await at_login(person, authentication))
+    if isinstance(source, ReadsGroupsAtLogin):
+        return set(await source.groups_at_login(person, authentication))
     return await person_groups(source, person, prefix)
 
 
-def _marker(group: Any) -> Any:
-    return (group.properties or {}).get(TEAM_PROPERTY)
+def _record(group: Any) -> TeamRecord | None:
+    return record_in(group.properties)
 
 
-def _active_directory_team(group: Any) -> bool:
-    marker = _marker(group)
-    return (
-        isinstance(marker, dict)
-        and marker.get("origin", "directory") == "directory"
-        and not marker.get("retired")
-    )
+def _active_synced_team(group: Any) -> bool:
+    record = _record(group)
+    return record is not None and record.synced and record.active
 
 
 def _change(db: Any, user: Any, joined: list[Any], left: list[Any]) -> tuple[list[str], list[str]]:
@@ -103,10 +97,11 @@ def _change(db: Any, user: Any, joined: list[Any], left: list[Any]) -> tuple[lis
 def _joinable(group: Any, groups_of_person: set[str], reserved_prefixes: dict[str, str]) -> bool:
     """Whether a login may add someone in ``groups_of_person`` to ``group``: an active directory
     team whose source is one of those groups, with a name the sync does not refuse."""
-    if not _active_directory_team(group):
+    record = _record(group)
+    if record is None or not _active_synced_team(group):
         return False
     return (
-        _marker(group).get("source_group") in groups_of_person
+        record.source_group in groups_of_person
         and reserved_prefix_reason(group.name, reserved_prefixes) is None
     )
 
@@ -131,15 +126,16 @@ def apply_team_memberships(
 
 
 def _active_claim_team(group: Any) -> bool:
-    return is_claim_marker(_marker(group)) and not _marker(group).get("retired")
+    record = _record(group)
+    return record is not None and record.origin is Origin.CLAIMS and record.active
 
 
-def _why_taken(marker: Any) -> str:
-    if not isinstance(marker, dict):
+def _why_taken(record: TeamRecord | None) -> str:
+    if record is None:
         return "an existing hub group that jupyterhub-teams does not manage"
-    if marker.get("origin", "directory") != "directory":
+    if not record.synced:
         return "a team created in the hub"
-    if marker.get("retired"):
+    if record.retired:
         return "a retired team"
     return "a team of another directory source"
 
@@ -159,10 +155,11 @@ def apply_claim_teams(
     )
     owners, taken = {}, {}
     for name, group in existing.items():
-        if _active_claim_team(group):
-            owners[name] = str(_marker(group).get("claim", ""))
+        record = _record(group)
+        if record is not None and _active_claim_team(group):
+            owners[name] = record.claim or ""
         else:
-            taken[name] = _why_taken(_marker(group))
+            taken[name] = _why_taken(record)
     mapping = source.claim_teams(paths, owners=owners, taken=taken)
     for refusal in mapping.refusals:
         hub_log.warning("%s: claim %s", user.name, refusal)
@@ -170,7 +167,7 @@ def apply_claim_teams(
     for team in mapping.teams.values():
         group = existing.get(team.team)
         if group is None:
-            group = orm.Group(name=team.team, properties={TEAM_PROPERTY: source.marker(team)})
+            group = orm.Group(name=team.team, properties=with_record({}, source.record(team)))
             db.add(group)
             hub_log.info(
                 "new claim team %r from %r (account and share follow)", team.team, team.path
@@ -192,11 +189,11 @@ def keep_teams_in_managed_groups(db: Any, user: Any, authentication: dict[str, A
         return  # None: the hub leaves groups alone
     names = {str(n) for n in authentication["groups"]}
     teams_named = (
-        {g.name for g in db.query(orm.Group).filter(orm.Group.name.in_(names)) if _marker(g)}
+        {g.name for g in db.query(orm.Group).filter(orm.Group.name.in_(names)) if _record(g)}
         if names
         else set()
     )
-    mine = {g.name for g in user.groups if _marker(g)}
+    mine = {g.name for g in user.groups if _record(g)}
     authentication["groups"] = sorted((names - teams_named) | mine)
 
 
@@ -217,7 +214,7 @@ async def update_person(
             login_groups(source, user.name, authentication, teams.account_prefix),
             teams.login_timeout,
         )
-        if hasattr(source, "claim_teams"):
+        if isinstance(source, MakesClaimTeams):
             joined, left = apply_claim_teams(db, user, groups, source, hub_log)
         else:
             joined, left = apply_team_memberships(db, user, groups, teams)
@@ -285,7 +282,7 @@ def make_refresh_sync(teams: JupyterHubTeams, then: Hook | None) -> Hook | None:
     JupyterHub (6.1+) calls it after a successful ``authenticate`` or ``refresh_user``, once it
     has applied ``manage_groups``. None when the source reads no groups at login.
     """
-    if not hasattr(teams.source_class, "groups_at_login"):
+    if not teams.source_can(ReadsGroupsAtLogin):
         return None
     # built now so that a misconfigured source stops the hub at start, not at a login
     source: Source | None = teams.make_source()

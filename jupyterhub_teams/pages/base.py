@@ -9,16 +9,15 @@ page view (run in ``prepare`` before any method), the current user's expanded sc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jupyterhub import orm
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 
-from ..plan.policy import TEAM_PROPERTY
+from ..model import Origin, TeamRecord, with_record
 from .rules import Actor, Refused, TeamFacts, create_refusal, created_team, utcnow
-from .views import team_marker
+from .views import team_record
 
 if TYPE_CHECKING:
     from ..config import JupyterHubTeams
@@ -35,29 +34,26 @@ class PageHandler(BaseHandler):  # type: ignore[misc]
         self.teams = teams
 
     def is_team_account(self, user: Any) -> bool:
-        # imported here: integration.hub_config imports this package to wire it
-        from ..integration.hub_config import is_team_account
-
-        return is_team_account(user, self.teams)
+        return self.teams.is_team_account(user)
 
     async def render_page(self, template: str, **ns: Any) -> str:
         html: str = await self.render_template(f"{TEMPLATE_DIR}/{template}", **ns)
         return html
 
-    def find_team(self, name: str) -> tuple[Any, Mapping[str, Any]]:
-        """The ``orm.Group`` and marker of team ``name``, or 404."""
+    def find_team(self, name: str) -> tuple[Any, TeamRecord]:
+        """The ``orm.Group`` and record of team ``name``, or 404."""
         group = orm.Group.find(self.db, name=name)
-        marker = team_marker(group) if group is not None else None
-        if group is None or marker is None:
+        record = team_record(group) if group is not None else None
+        if group is None or record is None:
             raise web.HTTPError(404, "%s", f"There is no team named {name!r}.")
-        return group, marker
+        return group, record
 
-    def team_facts(self, group: Any, marker: Mapping[str, Any]) -> TeamFacts:
+    def team_facts(self, group: Any, record: TeamRecord) -> TeamFacts:
         return TeamFacts(
             name=group.name,
-            origin=str(marker.get("origin", "directory")),
-            retired=bool(marker.get("retired")),
-            admins=frozenset(str(a) for a in marker.get("admins", []) or []),
+            origin=record.origin.value,
+            retired=record.retired,
+            admins=frozenset(record.admins),
             members=frozenset(u.name for u in group.users),
         )
 
@@ -73,9 +69,9 @@ class PageHandler(BaseHandler):  # type: ignore[misc]
         """Why ``user`` may not create an ad-hoc team now (see :func:`.rules.create_refusal`)."""
         teams = []
         for group in self.db.query(orm.Group):
-            marker = team_marker(group)
-            if marker is not None and marker.get("origin") == "hub":
-                teams.append(created_team(marker))
+            record = team_record(group)
+            if record is not None and record.origin is Origin.HUB:
+                teams.append(created_team(record))
         return create_refusal(
             user.name,
             hub_admin=bool(user.admin),
@@ -87,9 +83,9 @@ class PageHandler(BaseHandler):  # type: ignore[misc]
             now=utcnow(),
         )
 
-    def write_marker(self, group: Any, marker: Mapping[str, Any]) -> None:
+    def write_record(self, group: Any, record: TeamRecord) -> None:
         # a new dict: the hub's JSON column notices replacement, not mutation
-        group.properties = {**(group.properties or {}), TEAM_PROPERTY: dict(marker)}
+        group.properties = with_record(group.properties, record)
         self.db.commit()
 
 

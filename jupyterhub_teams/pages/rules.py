@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..model import TeamRecord
+
 # Key of a group's properties holding the invitations of an ad-hoc team. Only hashes of codes
 # are stored there: reading the group (as hub admins and the sync service can) never reveals a
 # usable code.
@@ -406,25 +408,22 @@ class CreatedTeam:
     retired: bool
 
 
-def creator_of(marker: Mapping[str, Any]) -> str:
+def creator_of(record: TeamRecord) -> str:
     """Who made an ad-hoc team: ``created_by``, or for teams made before it was recorded,
     their first admin."""
-    created_by = marker.get("created_by")
-    if isinstance(created_by, str) and created_by:
-        return created_by
-    admins = marker.get("admins") or []
-    return str(admins[0]) if isinstance(admins, list) and admins else ""
+    if record.created_by:
+        return record.created_by
+    return record.admins[0] if record.admins else ""
 
 
-def created_team(marker: Mapping[str, Any]) -> CreatedTeam:
-    created_at = marker.get("created_at")
+def created_team(record: TeamRecord) -> CreatedTeam:
     when: datetime | None = None
-    if isinstance(created_at, str):
+    if record.created_at is not None:
         try:
-            when = parse_time(created_at)
+            when = parse_time(record.created_at)
         except ValueError:
             when = None
-    return CreatedTeam(creator_of(marker), when, bool(marker.get("retired")))
+    return CreatedTeam(creator_of(record), when, record.retired)
 
 
 def create_refusal(

@@ -15,7 +15,7 @@ from tornado import web
 
 from .base import PageHandler
 from .rules import share_scopes
-from .views import ServerShares, server_shares, shared_with_me, team_marker
+from .views import ServerShares, server_shares, shared_with_me, team_record
 
 # Expiry choices offered for share codes (seconds, label); the hub accepts 60 s to one year.
 CODE_LIFETIMES = [
@@ -50,7 +50,7 @@ class SharingPageHandler(SharingBase):
             self.shares_of(user, spawner)
             for _, spawner in sorted(user.orm_user.orm_spawners.items())
         ]
-        team_groups = {g.name for g in user.orm_user.groups if team_marker(g) is not None}
+        team_groups = {g.name for g in user.orm_user.groups if team_record(g) is not None}
         incoming = shared_with_me(self, user, has_scope=self.has_scope, team_groups=team_groups)
         # servers others shared with the right to share them further get a card too
         resharable: list[ServerShares] = []

@@ -9,6 +9,7 @@ changes to a team (the hub is one process).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -16,8 +17,8 @@ from jupyterhub import orm
 from jupyterhub.utils import maybe_future, url_path_join
 from tornado import web
 
+from ..model import Origin, TeamRecord, with_record
 from ..naming import InvalidName, account_name, team_name
-from ..plan.policy import TEAM_PROPERTY
 from .base import ActionHandler
 from .rules import (
     Refused,
@@ -105,17 +106,15 @@ class CreateTeamHandler(ActionHandler):
         group = orm.Group(name=team)
         self.db.add(group)
         group.users = [user.orm_user]
-        group.properties = {
-            TEAM_PROPERTY: {
-                "account": account,
-                "source_group": typed,
-                "origin": "hub",
-                "retired": False,
-                "admins": [user.name],
-                "created_by": user.name,
-                "created_at": isoformat(utcnow()),
-            }
-        }
+        record = TeamRecord(
+            account=account,
+            source_group=typed,
+            origin=Origin.HUB,
+            admins=(user.name,),
+            created_by=user.name,
+            created_at=isoformat(utcnow()),
+        )
+        group.properties = with_record({}, record)
         self.db.commit()
         # the same single group share directory teams get: members use, start and stop
         orm.Share.grant(
@@ -146,11 +145,11 @@ class InvitesHandler(ActionHandler):
 
     @web.authenticated
     def post(self, name: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         body = self.json_body()
         now = utcnow()
         try:
-            check_invite(self.team_facts(group, marker), self.actor(group))
+            check_invite(self.team_facts(group, record), self.actor(group))
             code, invite = new_invite(
                 group.name,
                 created_by=self.current_user.name,
@@ -180,9 +179,9 @@ class InviteHandler(ActionHandler):
 
     @web.authenticated
     def delete(self, name: str, invite_id: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         try:
-            check_invite(self.team_facts(group, marker), self.actor(group))
+            check_invite(self.team_facts(group, record), self.actor(group))
         except Refused as refusal:
             raise self.refuse(refusal) from None
         invites = load_invites(group.properties or {})
@@ -199,7 +198,7 @@ class MembersHandler(ActionHandler):
 
     @web.authenticated
     def post(self, name: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         person = self.authenticator.normalize_username(
             str(self.json_body().get("name", "")).strip()
         )
@@ -207,7 +206,7 @@ class MembersHandler(ActionHandler):
             raise web.HTTPError(400, "%s", "Give the name of the person to add.")
         target = self.find_user(person)
         try:
-            check_add_member(self.team_facts(group, marker), self.actor(group), person)
+            check_add_member(self.team_facts(group, record), self.actor(group), person)
         except Refused as refusal:
             raise self.refuse(refusal) from None
         if target is None or self.is_team_account(target):
@@ -223,15 +222,15 @@ class MemberHandler(ActionHandler):
 
     @web.authenticated
     def delete(self, name: str, person: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         try:
-            check_remove_member(self.team_facts(group, marker), self.actor(group), person)
+            check_remove_member(self.team_facts(group, record), self.actor(group), person)
         except Refused as refusal:
             raise self.refuse(refusal) from None
         group.users = [u for u in group.users if u.name != person]
-        admins = [a for a in marker.get("admins", []) or [] if a != person]
         drop_invites_of(group, person)
-        self.write_marker(group, {**marker, "admins": admins})
+        admins = tuple(a for a in record.admins if a != person)
+        self.write_record(group, replace(record, admins=admins))
         self.log.info("%s removed %s from the team %s", self.current_user.name, person, name)
         self.send(204)
 
@@ -240,17 +239,17 @@ class AdminHandler(ActionHandler):
     """``PUT`` names a member admin of the team, ``DELETE`` takes that back."""
 
     def _set(self, name: str, person: str, admin: bool) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         try:
-            check_set_admin(self.team_facts(group, marker), self.actor(group), person, admin)
+            check_set_admin(self.team_facts(group, record), self.actor(group), person, admin)
         except Refused as refusal:
             raise self.refuse(refusal) from None
-        admins: list[Any] = [a for a in marker.get("admins", []) or [] if a != person]
+        admins = {a for a in record.admins if a != person}
         if admin:
-            admins.append(person)
+            admins.add(person)
         else:
             drop_invites_of(group, person)
-        self.write_marker(group, {**marker, "admins": sorted(admins)})
+        self.write_record(group, replace(record, admins=tuple(sorted(admins))))
         self.send(204)
 
     @web.authenticated
@@ -272,28 +271,21 @@ class TeamHandler(ActionHandler):
 
     @web.authenticated
     async def delete(self, name: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         try:
-            check_delete(self.team_facts(group, marker), self.actor(group))
+            check_delete(self.team_facts(group, record), self.actor(group))
         except Refused as refusal:
             raise self.refuse(refusal) from None
-        account = str(marker.get("account", ""))
+        account = record.account
         owner = self.find_user(account) if account else None
         if owner is not None:
             orm.Share.revoke(self.db, owner.orm_user.orm_spawners[""], group)
         group.users = []
         group.properties = store_invites(group.properties or {}, [])
-        self.write_marker(
-            group,
-            {
-                **marker,
-                "retired": True,
-                "admins": [],
-                "share_scopes": [],
-                "deleted_by": self.current_user.name,
-                "deleted_at": isoformat(utcnow()),
-            },
+        deleted = record.retire(
+            admins=(), deleted_by=self.current_user.name, deleted_at=isoformat(utcnow())
         )
+        self.write_record(group, deleted)
         self.log.info("%s deleted the team %s", self.current_user.name, group.name)
         if owner is not None and owner.spawner.active:
             await self.stop_single_user(owner, "")

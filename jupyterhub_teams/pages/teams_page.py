@@ -11,6 +11,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httputil import url_concat
 
+from ..model import TeamRecord
 from .base import PageHandler
 from .rules import (
     Refused,
@@ -23,7 +24,7 @@ from .rules import (
     team_of_code,
     utcnow,
 )
-from .views import TeamView, needs_form, team_marker, team_view
+from .views import TeamView, needs_form, team_record, team_view
 
 # The cookie keeping an invitation code while its visitor logs in, and how long it lives.
 CODE_COOKIE = "jupyterhub-teams-invite"
@@ -39,9 +40,9 @@ INVITE_LIFETIMES = [
 
 
 class TeamsBase(PageHandler):
-    async def view_of(self, group: Any, marker: Any) -> TeamView | None:
+    async def view_of(self, group: Any, record: TeamRecord) -> TeamView | None:
         view = team_view(
-            self, group, marker, viewer=self.current_user.name, has_scope=self.has_scope
+            self, group, record, viewer=self.current_user.name, has_scope=self.has_scope
         )
         if view is not None:
             view.spawn_url = await needs_form(self, view)
@@ -65,18 +66,18 @@ class TeamsPageHandler(TeamsBase):
         user = self.current_user
         mine: list[TeamView] = []
         for group in sorted(user.orm_user.groups, key=lambda g: g.name):
-            marker = team_marker(group)
-            if marker is not None and (view := await self.view_of(group, marker)):
+            record = team_record(group)
+            if record is not None and (view := await self.view_of(group, record)):
                 mine.append(view)
         others: list[TeamView] = []
         if self.sees_all_teams():
             names = {v.name for v in mine}
             for group in self.db.query(orm.Group).order_by(orm.Group.name):
-                marker = team_marker(group)
-                if marker is None or group.name in names:
+                record = team_record(group)
+                if record is None or group.name in names:
                     continue
                 if view := team_view(
-                    self, group, marker, viewer=user.name, has_scope=self.has_scope
+                    self, group, record, viewer=user.name, has_scope=self.has_scope
                 ):
                     others.append(view)
         refusal = None if self.is_team_account(user) else self.create_refusal(user)
@@ -98,12 +99,12 @@ class TeamCardHandler(TeamsBase):
 
     @web.authenticated
     async def get(self, name: str) -> None:
-        group, marker = self.find_team(name)
+        group, record = self.find_team(name)
         if self.current_user.name not in {u.name for u in group.users} and not (
             self.sees_all_teams()
         ):
             raise web.HTTPError(404, "%s", f"There is no team named {name!r}.")
-        view = await self.view_of(group, marker)
+        view = await self.view_of(group, record)
         if view is None:
             raise web.HTTPError(404, "%s", f"Team {name!r} has no account.")
         html = await self.render_page("team_card_only.html", team=view, **self.page_ns())
@@ -117,24 +118,24 @@ class JoinHandler(TeamsBase):
     def _check(self, code: str) -> tuple[Any, Any, Any]:
         team = team_of_code(code)
         group = orm.Group.find(self.db, name=team)
-        marker = team_marker(group) if group is not None else None
-        if group is None or marker is None:
+        record = team_record(group) if group is not None else None
+        if group is None or record is None:
             raise Refused(404, "The team this invitation is for does not exist any more.")
         invite = find_invite(load_invites(group.properties or {}), code, utcnow())
-        if not self._may_still_invite(invite.created_by, marker):
+        if not self._may_still_invite(invite.created_by, record):
             raise Refused(
                 410,
                 "This invitation was withdrawn: the person who made it is no longer an admin "
                 "of the team. Ask a team admin for a new one.",
             )
-        check_join(self.team_facts(group, marker), self.current_user.name)
+        check_join(self.team_facts(group, record), self.current_user.name)
         if self.is_team_account(self.current_user):
             raise Refused(403, "Team accounts cannot join teams.")
-        return group, marker, invite
+        return group, record, invite
 
-    def _may_still_invite(self, person: str, marker: Any) -> bool:
+    def _may_still_invite(self, person: str, record: TeamRecord) -> bool:
         """An invitation works only while its maker is an admin of the team or of the hub."""
-        if person in {str(a) for a in marker.get("admins", []) or []}:
+        if person in record.admins:
             return True
         maker = orm.User.find(self.db, name=person) if person else None
         return bool(maker is not None and maker.admin)
@@ -176,7 +177,7 @@ class JoinHandler(TeamsBase):
             return
         code = self._code()
         try:
-            group, marker, invite = self._check(code)
+            group, record, invite = self._check(code)
         except Refused as refusal:
             self.set_status(refusal.status)
             await self._render(code, error=refusal.message)
@@ -185,7 +186,7 @@ class JoinHandler(TeamsBase):
             code,
             error="",
             team=group.name,
-            source_group=str(marker.get("source_group", group.name)),
+            source_group=record.source_group or group.name,
             members=sorted(u.name for u in group.users),
             invite=invite,
         )
@@ -194,7 +195,7 @@ class JoinHandler(TeamsBase):
     async def post(self) -> None:
         code = self.get_argument("code", "")
         try:
-            group, _marker, invite = self._check(code)
+            group, _record, invite = self._check(code)
         except Refused as refusal:
             self.set_status(refusal.status)
             await self._render(code, error=refusal.message)

@@ -7,7 +7,7 @@ reads the team account (the hub's REST API would refuse that).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from jupyterhub import orm
 from jupyterhub.utils import url_path_join
 
-from ..plan.policy import TEAM_PROPERTY
+from ..model import Origin, TeamRecord, record_in
 from .rules import (
     RIGHTS_LABELS,
     RIGHTS_SCOPES,
@@ -28,10 +28,9 @@ from .rules import (
 )
 
 
-def team_marker(group: Any) -> Mapping[str, Any] | None:
-    """The jupyterhub-teams marker of an ``orm.Group``, or None if it is not a team."""
-    marker = (group.properties or {}).get(TEAM_PROPERTY)
-    return marker if isinstance(marker, Mapping) else None
+def team_record(group: Any) -> TeamRecord | None:
+    """The team record of an ``orm.Group``, or None if it is not a team."""
+    return record_in(group.properties)
 
 
 @dataclass
@@ -75,7 +74,7 @@ class TeamView:
     name: str
     account: str
     source_group: str
-    origin: str
+    origin: Origin
     retired: bool
     members: list[str]
     admins: list[str]
@@ -91,31 +90,31 @@ class TeamView:
 
     @property
     def adhoc(self) -> bool:
-        return self.origin == "hub"
+        return self.origin is Origin.HUB
 
 
 def team_view(
     handler: Any,
     group: Any,
-    marker: Mapping[str, Any],
+    record: TeamRecord,
     *,
     viewer: str,
     has_scope: Callable[[str], bool],
 ) -> TeamView | None:
     """The view of one team group for ``viewer``; None when its account does not exist."""
-    account = str(marker.get("account", ""))
+    account = record.account
     orm_account = orm.User.find(handler.db, name=account)
     if orm_account is None:
         return None
     owner = handler.users[orm_account]
     members = sorted(u.name for u in group.users)
-    admins = sorted(str(a) for a in marker.get("admins", []) or [])
-    retired = bool(marker.get("retired"))
+    admins = sorted(record.admins)
+    retired = record.retired
     view = TeamView(
         name=group.name,
         account=account,
-        source_group=str(marker.get("source_group", group.name)),
-        origin=str(marker.get("origin", "directory")),
+        source_group=record.source_group or group.name,
+        origin=record.origin,
         retired=retired,
         members=members,
         admins=admins,

@@ -71,9 +71,7 @@ def make_revocation_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     interval = teams.share_revocation_interval
 
     async def share_revocation_hook(spawner: Any) -> None:
-        from ..integration.hub_config import is_team_account
-
-        if interval and not is_team_account(spawner.user, teams):
+        if interval and not teams.is_team_account(spawner.user):
             kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
             spawner.args = [*kept, f"{CACHE_OPTION}={interval}"]
         if then is not None:

@@ -1,5 +1,6 @@
 """Pure planning: no I/O, no hub, no clock."""
 
+from ..model.policy import DEFAULT_ACCOUNTS_GROUP, Policy
 from .actions import (
     Action,
     AddGroupMembers,
@@ -15,16 +16,14 @@ from .planner import (
     Plan,
     Team,
     desired_people,
+    desired_record,
     desired_teams,
     make_plan,
-    team_marker,
     wanted_users,
 )
-from .policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Policy
 
 __all__ = [
     "DEFAULT_ACCOUNTS_GROUP",
-    "TEAM_PROPERTY",
     "Action",
     "AddGroupMembers",
     "CreateGroup",
@@ -38,8 +37,8 @@ __all__ = [
     "StopServer",
     "Team",
     "desired_people",
+    "desired_record",
     "desired_teams",
     "make_plan",
-    "team_marker",
     "wanted_users",
 ]

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import HubState
-from .planner import team_marker
-from .policy import Policy
+from ..model.policy import Policy
 
 
 @dataclass
@@ -47,17 +46,17 @@ def audit(state: HubState, policy: Policy) -> list[TeamAudit]:
     result = []
     admins = sorted(u.name for u in state.users.values() if u.admin)
     for group in sorted(state.groups.values(), key=lambda g: g.name):
-        marker = team_marker(group)
-        if marker is None:
+        record = group.record
+        if record is None:
             continue
-        account = str(marker.get("account", ""))
+        account = record.account
         owner = state.users.get(account)
         entry = TeamAudit(
             team=group.name,
             account=account,
-            source_group=str(marker.get("source_group", group.name)),
-            origin=str(marker.get("origin", "directory")),
-            retired=bool(marker.get("retired")),
+            source_group=record.source_group or group.name,
+            origin=record.origin.value,
+            retired=record.retired,
             server_running=bool(owner and owner.server_running),
             members=sorted(group.users),
         )

@@ -18,11 +18,11 @@ Pure. Safety rules live here so that every surface (service, CLI, login hook) ge
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..model import DirectorySnapshot, HubGroup, HubState
+from ..model import DirectorySnapshot, HubGroup, HubState, Origin, TeamRecord, with_record
+from ..model.policy import Policy
 from ..naming import (
     InvalidName,
     Refusal,
@@ -42,7 +42,6 @@ from .actions import (
     SetGroupProperties,
     StopServer,
 )
-from .policy import TEAM_PROPERTY, Policy
 
 
 @dataclass(frozen=True)
@@ -89,27 +88,22 @@ class Plan:
         return "\n".join(lines)
 
 
-def team_marker(group: HubGroup) -> Mapping[str, Any] | None:
-    """The jupyterhub-teams state stored in a hub group's properties, if it is a team."""
-    marker = group.properties.get(TEAM_PROPERTY)
-    return marker if isinstance(marker, Mapping) else None
-
-
-def _marker(team: Team, policy: Policy) -> dict[str, Any]:
-    marker: dict[str, Any] = {
-        "account": team.account,
-        "source_group": team.source_group,
-        "origin": "directory",
-        "retired": False,
-        # The share this marker vouches for. Plans write the marker only after granting the
-        # share, so a sync that does not re-read every share may trust it (see HubState).
-        "share_scopes": list(policy.share_scopes(team.account)),
-    }
-    # Spawners give the team's files this gid (see jupyterhub_teams.posix). A gid the directory
-    # stops sending is kept, merged from the current marker: files on disk still carry it.
-    if team.gid is not None:
-        marker["gid"] = team.gid
-    return marker
+def desired_record(team: Team, current: TeamRecord | None, policy: Policy) -> TeamRecord:
+    """The record a team the directory asks for should have. What the planner does not own (a
+    claim team's claim, a gid the directory stopped sending: files on disk still carry it)
+    is kept from the current record."""
+    scopes = policy.share_scopes(team.account)
+    if current is None:
+        return TeamRecord(team.account, team.source_group, share_scopes=scopes, gid=team.gid)
+    return replace(
+        current,
+        account=team.account,
+        source_group=team.source_group,
+        origin=Origin.CLAIMS if current.origin is Origin.CLAIMS else Origin.DIRECTORY,
+        retired=False,
+        share_scopes=scopes,
+        gid=team.gid if team.gid is not None else current.gid,
+    )
 
 
 def desired_people(
@@ -146,12 +140,9 @@ def team_sources(hub: HubState) -> dict[str, str]:
     """Team name → the directory group that is the team's source, as the hub records it."""
     sources: dict[str, str] = {}
     for group in hub.groups.values():
-        marker = team_marker(group)
-        if marker is None or marker.get("origin", "directory") != "directory":
-            continue
-        source_group = marker.get("source_group")
-        if isinstance(source_group, str):
-            sources[group.name] = source_group
+        record = group.record
+        if record is not None and record.synced and record.source_group:
+            sources[group.name] = record.source_group
     return sources
 
 
@@ -209,8 +200,8 @@ def make_plan(
     # A team people created in the hub is theirs: a directory group never takes it over.
     for name in sorted(teams):
         group = hub.groups.get(name)
-        marker = team_marker(group) if group is not None else None
-        if marker is not None and marker.get("origin", "directory") != "directory":
+        record = group.record if group is not None else None
+        if record is not None and not record.synced:
             plan.refusals.append(
                 Refusal(
                     "group",
@@ -263,25 +254,19 @@ def make_plan(
         # Only members the hub will know by the time the group is written.
         members = team.members if policy.create_people else team.members & set(hub.users)
         group = hub.groups.get(team.name)
-        # keys the planner does not own (a source's bookkeeping, such as a claim team's
-        # "source" and "claim") stay as they are
-        kept = (team_marker(group) or {}) if group is not None else {}
-        desired_marker = {**kept, **_marker(team, policy)}
+        current = group.record if group is not None else None
+        desired = desired_record(team, current, policy)
         if group is None:
             plan.actions.append(CreateGroup(team.name, tuple(sorted(members))))
-            plan.actions.append(
-                SetGroupProperties(team.name, {TEAM_PROPERTY: desired_marker}, "new team")
-            )
+            plan.actions.append(SetGroupProperties(team.name, with_record({}, desired), "new team"))
         else:
-            marker = team_marker(group)
-            if marker is None:
+            if current is None:
                 plan.notes.append(f"adopting the existing hub group {team.name!r} as a team")
-            if marker is None or dict(marker) != desired_marker:
-                reason = "restore retired team" if marker and marker.get("retired") else "team"
+            # compared as records: a record written in an older format is not rewritten
+            if current != desired:
+                reason = "restore retired team" if current and current.retired else "team"
                 plan.actions.append(
-                    SetGroupProperties(
-                        team.name, {**group.properties, TEAM_PROPERTY: desired_marker}, reason
-                    )
+                    SetGroupProperties(team.name, with_record(group.properties, desired), reason)
                 )
             to_add = tuple(sorted(members - group.users))
             if to_add:
@@ -295,15 +280,10 @@ def make_plan(
 
     # retire managed directory teams whose group is gone
     for group in sorted(hub.groups.values(), key=lambda g: g.name):
-        marker = team_marker(group)
-        if (
-            marker is None
-            or marker.get("origin") != "directory"
-            or group.name in teams
-            or group.name in frozen_teams
-        ):
+        record = group.record
+        if record is None or not record.synced or group.name in teams or group.name in frozen_teams:
             continue
-        account = str(marker.get("account", ""))
+        account = record.account
         if not may_remove:
             continue
         if _has_group_share(hub, account, group, ()):
@@ -313,14 +293,11 @@ def make_plan(
         owner = hub.users.get(account)
         if owner is not None and (owner.server_running or owner.server_pending):
             late.append(StopServer(account, "team retired"))
-        if not marker.get("retired"):
+        if not record.retired:
             late.append(
                 SetGroupProperties(
                     group.name,
-                    {
-                        **group.properties,
-                        TEAM_PROPERTY: {**marker, "retired": True, "share_scopes": []},
-                    },
+                    with_record(group.properties, record.retire()),
                     "retire team: its group left the directory",
                 )
             )
@@ -341,22 +318,15 @@ def make_plan(
 _CONFIRM = "If the directory is right, confirm with `jupyterhub-teams sync --allow-large-removal`"
 
 
-def _owned_by_directory(marker: Mapping[str, Any]) -> bool:
-    """Whether a team belongs to the directory: not made in the hub (the pages), and not a claim
-    team (made by logins). Only these count in the large-removal limit, so that nobody can
-    dilute it by creating teams of their own."""
-    return marker.get("origin") == "directory" and marker.get("source") != "claims"
-
-
 def _hold_reason(late: list[Action], hub: HubState, policy: Policy) -> str | None:
     """Why the removals in ``late`` must wait for an admin, or None if they may go ahead."""
     removed = sum(len(a.users) for a in late if isinstance(a, RemoveGroupMembers))
     retiring = {a.group for a in late if isinstance(a, SetGroupProperties)}
     held = f"holding back {removed} membership removal(s) and {len(retiring)} retirement(s)"
-    owned = [
-        (g, m) for g in hub.groups.values() if (m := team_marker(g)) and _owned_by_directory(m)
-    ]
-    active = {g.name for g, m in owned if not m.get("retired")}
+    # Only teams the directory owns count: not teams made in the hub (the pages) nor claim teams
+    # (made by logins), so that nobody can dilute the limit by creating teams of their own.
+    owned = [(g, r) for g in hub.groups.values() if (r := g.record) and r.owned_by_directory]
+    active = {g.name for g, r in owned if r.active}
     # An emptied or truncated directory retires everything; a real one rarely does, and a small
     # hub would never reach the fraction's minimum.
     if active and active <= retiring:
@@ -366,7 +336,7 @@ def _hold_reason(late: list[Action], hub: HubState, policy: Policy) -> str | Non
         )
     if policy.large_removal_fraction >= 1:
         return None
-    total = sum(len(g.users) + (not m.get("retired")) for g, m in owned)
+    total = sum(len(g.users) + r.active for g, r in owned)
     removals = removed + len(retiring)
     if removals < policy.large_removal_minimum or removals <= policy.large_removal_fraction * total:
         return None
@@ -406,11 +376,10 @@ def _has_group_share(
             share.group == group.name and set(scopes) <= share.scopes
             for share in hub.shares.get(owner, ())
         )
-    marker = team_marker(group) or {}
-    vouched = marker.get("share_scopes")
+    record = group.record
     return bool(
-        isinstance(vouched, list)
-        and vouched
-        and not marker.get("retired")
-        and set(scopes) <= set(vouched)
+        record is not None
+        and record.share_scopes
+        and record.active
+        and set(scopes) <= set(record.share_scopes)
     )

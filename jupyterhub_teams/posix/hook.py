@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado import web
 
-from ..plan.policy import TEAM_PROPERTY, Policy
+from ..model import record_in
+from ..model.policy import Policy
 from ..sources import Source, SourceError
 from ..sources.claims import lookup_dotted
 from .accounts import system_lookups
@@ -38,15 +39,10 @@ class SpawnRefused(web.HTTPError):
 
 def team_ref(group: Any) -> TeamRef | None:
     """A hub group's team (name, account and directory gid), when it is an active team."""
-    marker = (getattr(group, "properties", None) or {}).get(TEAM_PROPERTY)
-    if not isinstance(marker, Mapping) or marker.get("retired") or not marker.get("account"):
+    record = record_in(getattr(group, "properties", None))
+    if record is None or record.retired:
         return None
-    gid = marker.get("gid")
-    return TeamRef(
-        group.name,
-        str(marker["account"]),
-        gid if isinstance(gid, int) and not isinstance(gid, bool) else None,
-    )
+    return TeamRef(group.name, record.account, record.gid)
 
 
 def claim_value(auth_state: Any, dotted: str) -> Any:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tornado import web
-from traitlets.config import Config
 
 from .compiled import visible_profiles
 from .filter import (
@@ -58,21 +57,16 @@ def viewer_for(user: Any, teams: JupyterHubTeams) -> Viewer:
     A team account also counts as a member of its own team's group, so ``allowed_groups`` can
     single out the servers of particular teams.
     """
-    # imported here: integration.hub_config imports this module to wire it into setup(c)
-    from ..integration.hub_config import is_team_account
-
     groups = {g.name for g in getattr(user, "groups", [])}
-    team = is_team_account(user, teams)
-    if team:
-        groups.add(str(user.name)[len(teams.account_prefix) :])
-    return Viewer(frozenset(groups), team_account=team)
+    team = teams.team_served_by(user)
+    if team is not None:
+        groups.add(team)
+    return Viewer(frozenset(groups), team_account=team is not None)
 
 
 def nothing_available(user: Any, teams: JupyterHubTeams) -> str:
     """Why someone gets no profile, in words they can act on."""
-    from ..integration.hub_config import is_team_account
-
-    if is_team_account(user, teams):
+    if teams.is_team_account(user):
         return (
             f"No server profile is available to the team account {user.name!r}. "
             "The hub administrator can add one (team_only: true)."
@@ -295,30 +289,9 @@ def install_profiles(section: Any, profile_list: Any, teams: JupyterHubTeams) ->
     return profiles
 
 
-def configure_profiles(c: Config, teams: JupyterHubTeams) -> None:
-    """Wire group-restricted profiles into the hub configured by ``c`` (from ``setup(c)``).
-
-    Raises ``ValueError`` (with :class:`ProfileConfigError` for a malformed list) at startup
-    rather than at someone's first spawn.
-    """
-    kube_configured = "profile_list" in c.KubeSpawner and c.KubeSpawner.profile_list
-    if kube_configured and teams.profile_list:
-        raise ValueError(
-            "Both c.KubeSpawner.profile_list and c.JupyterHubTeams.profile_list are set; with "
-            "KubeSpawner keep the list in c.KubeSpawner.profile_list only."
-        )
-    if kube_configured:
-        from .kubespawner import restrict_kubespawner
-
-        restrict_kubespawner(c, teams)
-    elif teams.profile_list:
-        install_profiles(c.Spawner, teams.profile_list, teams)
-
-
 __all__ = [
     "Profiles",
     "apply_overrides",
-    "configure_profiles",
     "install_profiles",
     "make_apply_user_options",
     "make_options_form",

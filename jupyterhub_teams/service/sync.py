@@ -8,9 +8,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ..hub import HubAPIError, HubClient, apply_actions, read_plan_state
+from ..hub import HubAPIError, HubClient, apply_actions, read_groups, read_plan_state
 from ..plan import Plan, Policy, make_plan, wanted_users
 from ..sources import Source, SourceError
+from ..sources.base import BuiltFromHubGroups
 
 log = logging.getLogger("jupyterhub_teams.sync")
 
@@ -51,9 +52,16 @@ async def sync_once(
     started, writes_before = time.perf_counter(), client.writes
     report = SyncReport()
     try:
-        snapshot = await source.snapshot()
+        groups = None
+        if isinstance(source, BuiltFromHubGroups):
+            # the claim teams are in the hub: read its groups once, for the source and the plan
+            groups = await read_groups(client)
+            snapshot = source.snapshot_from_hub(groups)
+        else:
+            snapshot = await source.snapshot()
+        wanted = wanted_users(snapshot, policy)
         state = await read_plan_state(
-            client, policy, wanted_users(snapshot, policy), share_sample=share_sample
+            client, policy, wanted, share_sample=share_sample, groups=groups
         )
         report.plan = make_plan(snapshot, state, policy, allow_large_removal=allow_large_removal)
         if apply and report.plan.actions:

@@ -13,7 +13,7 @@ from jupyterhub_teams.integration.accounts_guard import (
     ReservedForTeamAccounts,
     guard_team_accounts,
 )
-from jupyterhub_teams.plan.policy import Policy
+from jupyterhub_teams.model.policy import Policy
 
 POLICY = Policy()
 ACCOUNTS = POLICY.accounts_group

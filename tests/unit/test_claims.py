@@ -11,31 +11,30 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jupyterhub import orm
 from traitlets import TraitError
 from traitlets.config import Config
+from traitlets.utils.importstring import import_item
 
 from jupyterhub_teams import JupyterHubTeams
-from jupyterhub_teams.hub import HubClient
 from jupyterhub_teams.integration.login_sync import (
     apply_claim_teams,
     keep_teams_in_managed_groups,
     make_login_sync,
     make_refresh_sync,
 )
-from jupyterhub_teams.model import DirectoryGroup, HubGroup, HubState, HubUser
+from jupyterhub_teams.model import TEAM_PROPERTY, DirectoryGroup, HubGroup, HubState, HubUser
 from jupyterhub_teams.naming import InvalidName, team_name
-from jupyterhub_teams.plan import TEAM_PROPERTY, Policy, make_plan
+from jupyterhub_teams.plan import Policy, make_plan
 from jupyterhub_teams.plan.actions import AddGroupMembers, SetGroupProperties
 from jupyterhub_teams.sources import SourceError
 from jupyterhub_teams.sources.claims import (
     ClaimGroups,
     ClaimTeam,
-    claim_marker,
+    claim_record,
     extract_paths,
     gitlab_groups_hook,
     group_name,
@@ -310,7 +309,7 @@ def test_options_come_from_the_claim_groups_section_and_travel_to_the_service() 
     assert (source.kind, source.claim, source.path_rule) == ("generic", "oauth_user.groups", "last")
     data = json.loads(teams.to_json())
     assert data["ClaimGroups"] == {"path_rule": "last", "kind": "generic"}
-    assert data["JupyterHubTeams"]["source_class"] == CLAIMS
+    assert import_item(data["JupyterHubTeams"]["source_class"]) is ClaimGroups
     again = JupyterHubTeams.from_json(teams.to_json()).make_source()
     assert isinstance(again, ClaimGroups) and again.path_rule == "last"
     assert "path_rule='last'" in repr(again)
@@ -355,7 +354,7 @@ def test_the_mapping_uses_the_hub_options() -> None:
     assert [r.name for r in result.refusals] == ["/x/all-teams"]
     (claim,) = result.teams.values()
     assert claim.team == team_name("a-rather-long-name", 12)
-    assert source.marker(claim)["account"] == f"team-{claim.team}"
+    assert source.record(claim).account == f"team-{claim.team}"
 
 
 async def test_groups_at_login_reads_the_authentication_dict() -> None:
@@ -370,29 +369,34 @@ async def test_groups_at_login_reads_the_authentication_dict() -> None:
 # -- the snapshot ------------------------------------------------------------------------------
 
 
-def group_model(name: str, users: list[str], marker: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "kind": "group",
-        "name": name,
-        "users": users,
-        "properties": {TEAM_PROPERTY: marker} if marker is not None else {},
-    }
+def group_model(name: str, users: list[str], marker: dict[str, Any] | None) -> HubGroup:
+    return HubGroup(name, frozenset(users), {TEAM_PROPERTY: marker} if marker is not None else {})
 
 
 def physics_marker(**extra: Any) -> dict[str, Any]:
-    return {**claim_marker(ClaimTeam("/a/physics", "physics", "physics")), **extra}
+    return {**claim_record(ClaimTeam("/a/physics", "physics", "physics")).to_json(), **extra}
 
+
+# A claim team's record as version 0.3 wrote it (format 1: no version, origin and source).
+LAB_CHEM_FORMAT_1 = {
+    "origin": "directory",
+    "source_group": "lab/chem",
+    "claim": "/lab/chem",
+    "account": "collab-lab-chem",
+    "retired": False,
+    "source": "claims",
+}
 
 HUB_GROUPS = [
     group_model("physics", ["alice", "bob"], physics_marker()),
-    group_model(
-        "lab-chem",
-        ["carol"],
-        claim_marker(ClaimTeam("/lab/chem", "lab/chem", "lab-chem")),
-    ),
+    group_model("lab-chem", ["carol"], LAB_CHEM_FORMAT_1),
     group_model("old", ["dave"], {**physics_marker(), "source_group": "old", "retired": True}),
-    group_model("yaml-team", ["erin"], {"origin": "directory", "source_group": "yaml-team"}),
-    group_model("mine", ["erin"], {"origin": "hub", "source": "claims"}),
+    group_model(
+        "yaml-team",
+        ["erin"],
+        {"account": "collab-yaml-team", "origin": "directory", "source_group": "yaml-team"},
+    ),
+    group_model("mine", ["erin"], {"account": "collab-mine", "origin": "hub"}),
     group_model("plain", ["erin"], None),
     # recorded under a name that no longer maps to it: reported under its own name
     group_model("renamed", ["x"], {**physics_marker(), "source_group": "Something Else"}),
@@ -414,51 +418,18 @@ def test_snapshot_holds_active_claim_teams_with_their_members_and_is_incomplete(
     ]
 
 
-def mock_hub(groups: list[dict[str, Any]], status: int = 200) -> httpx.MockTransport:
-    def answer(request: httpx.Request) -> httpx.Response:
-        assert request.headers["Authorization"] == "token secret"
-        assert request.url.path == "/hub/api/groups"
-        if status != 200:
-            return httpx.Response(status, json={"message": "no"})
-        return httpx.Response(200, json={"items": groups, "_pagination": {"next": None}})
-
-    return httpx.MockTransport(answer)
-
-
-async def test_snapshot_reads_the_hub_through_its_rest_api() -> None:
+def test_the_source_builds_its_snapshot_from_the_groups_the_sync_read() -> None:
     source = teams_with().make_source()
     assert isinstance(source, ClaimGroups)
-    source.hub_client = HubClient(
-        "http://hub/hub/api", "secret", transport=mock_hub(HUB_GROUPS), retries=0
-    )
-    snapshot = await source.snapshot()
+    snapshot = source.snapshot_from_hub({g.name: g for g in HUB_GROUPS})
     # at the default max_team_name_length the long name is valid
     assert set(snapshot.groups) == {"physics", "lab/chem", "renamed", "way-too-long-for-the-limit"}
-    source.hub_client = HubClient(
-        "http://hub/hub/api", "secret", transport=mock_hub([], 403), retries=0
-    )
-    with pytest.raises(SourceError, match="cannot read the hub's groups"):
-        await source.snapshot()
+    assert snapshot.complete is False
 
 
-async def test_snapshot_needs_the_service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
-    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
-    with pytest.raises(SourceError, match="JUPYTERHUB_API_URL and JUPYTERHUB_API_TOKEN"):
+async def test_asked_on_its_own_the_source_says_where_claim_teams_come_from() -> None:
+    with pytest.raises(SourceError, match="claim teams are read from the hub's groups"):
         await teams_with().make_source().snapshot()
-    # an unreachable hub is a directory error too: the sync changes nothing
-    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")
-    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x")
-    source = teams_with().make_source()
-    import jupyterhub_teams.hub.client as client_module
-
-    monkeypatch.setattr(client_module.asyncio, "sleep", _no_sleep)
-    with pytest.raises(SourceError, match="cannot read the hub's groups"):
-        await source.snapshot()
-
-
-async def _no_sleep(_delay: float) -> None:
-    return None
 
 
 # -- the planner keeps a claim team as it is ---------------------------------------------------
@@ -483,7 +454,7 @@ def test_planner_gives_a_claim_team_its_account_and_share_and_keeps_its_marker()
         if isinstance(action, SetGroupProperties):
             marker = dict(action.properties[TEAM_PROPERTY])
             # whatever the planner adds, a claim team's own keys stay
-            assert marker["source"] == "claims" and marker["claim"] == "/a/physics"
+            assert marker["origin"] == "claims" and marker["claim"] == "/a/physics"
             assert marker["source_group"] == "physics" and action.properties["other"] == 1
     assert not any(isinstance(a, AddGroupMembers) and a.group == "physics" for a in plan.actions)
 
@@ -499,7 +470,7 @@ def test_planner_restoring_a_team_keeps_unknown_marker_keys() -> None:
     (restore,) = [a for a in plan.actions if isinstance(a, SetGroupProperties)]
     marker = dict(restore.properties[TEAM_PROPERTY])
     assert marker["retired"] is False
-    assert (marker["source"], marker["claim"]) == ("claims", "/a/physics")
+    assert (marker["origin"], marker["claim"]) == ("claims", "/a/physics")
 
 
 def test_an_incomplete_claim_snapshot_never_removes_anyone() -> None:
@@ -523,8 +494,13 @@ def db() -> Iterator[Any]:
     session = orm.new_session_factory("sqlite://")()
     session.add_all(
         [
-            orm.Group(name="adhoc", properties={TEAM_PROPERTY: {"origin": "hub"}}),
-            orm.Group(name="yaml", properties={TEAM_PROPERTY: {"origin": "directory"}}),
+            orm.Group(
+                name="adhoc", properties={TEAM_PROPERTY: {"account": "c-adhoc", "origin": "hub"}}
+            ),
+            orm.Group(
+                name="yaml",
+                properties={TEAM_PROPERTY: {"account": "c-yaml", "origin": "directory"}},
+            ),
             orm.Group(name="staff", properties={}),
             orm.Group(name="gone", properties={TEAM_PROPERTY: physics_marker(retired=True)}),
         ]
@@ -555,12 +531,14 @@ def test_login_creates_a_new_claim_team_as_a_hub_group_only(db: Any) -> None:
     assert (joined, left) == (["chem", "physics"], [])
     physics = orm.Group.find(db, "physics")
     assert physics.properties[TEAM_PROPERTY] == {
-        "origin": "directory",
+        "version": 2,
+        "origin": "claims",
         "source_group": "physics",
         "claim": "/a/physics",
         "account": "collab-physics",
         "retired": False,
-        "source": "claims",
+        # the sync adds the share's scopes once it has granted the share
+        "share_scopes": [],
     }
     assert [u.name for u in physics.users] == ["alice"]
     assert orm.User.find(db, "collab-physics") is None  # the account is the sync's job

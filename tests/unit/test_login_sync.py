@@ -15,9 +15,8 @@ from jupyterhub_teams.integration.login_sync import (
     person_groups,
     update_person,
 )
-from jupyterhub_teams.model import DirectoryGroup, DirectorySnapshot
-from jupyterhub_teams.plan import TEAM_PROPERTY
-from jupyterhub_teams.sources.claims import ClaimGroups, claim_marker, map_claims
+from jupyterhub_teams.model import TEAM_PROPERTY, DirectoryGroup, DirectorySnapshot
+from jupyterhub_teams.sources.claims import ClaimGroups, claim_record, map_claims
 
 
 def marker(team: str, source_group: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def db() -> Iterator[Any]:
             orm.Group(name="physics", properties=marker("physics", retired=False)),
             orm.Group(name="chemistry", properties=marker("chemistry", retired=False)),
             orm.Group(name="old", properties=marker("old", retired=True)),
-            orm.Group(name="mine", properties={TEAM_PROPERTY: {"origin": "hub"}}),
+            orm.Group(name="mine", properties=marker("mine", origin="hub")),
             orm.Group(name="staff", properties={}),
             # teams the sync leaves as they are: names under a reserved prefix
             orm.Group(name="adhoc-notes", properties=marker("adhoc-notes", retired=False)),
@@ -138,7 +137,7 @@ class CountingLog:
 
 def claim_team(db: Any, team: str, path: str) -> Any:
     mapped = map_claims([path], kind="generic", rule="full", max_length=40).teams[team]
-    group = orm.Group(name=team, properties={TEAM_PROPERTY: claim_marker(mapped)})
+    group = orm.Group(name=team, properties={TEAM_PROPERTY: claim_record(mapped).to_json()})
     db.add(group)
     db.commit()
     return group

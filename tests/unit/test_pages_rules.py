@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from jupyterhub_teams.model import parse_record
 from jupyterhub_teams.pages.rules import (
     INVITES_PROPERTY,
     KEEP_AFTER_EXPIRY,
@@ -279,7 +280,13 @@ def test_a_team_name_reading_like_a_team_account_is_refused() -> None:
 
 
 def made(by: str, minutes_ago: int | None = None, retired: bool = False) -> dict[str, object]:
-    marker: dict[str, object] = {"origin": "hub", "admins": [by], "retired": retired}
+    # as the pages wrote records before format 2
+    marker: dict[str, object] = {
+        "account": "collab-adhoc-x",
+        "origin": "hub",
+        "admins": [by],
+        "retired": retired,
+    }
     if minutes_ago is not None:
         marker["created_by"] = by
         marker["created_at"] = (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -301,7 +308,7 @@ def may_create(
         hub_admin=hub_admin,
         groups=groups,
         creators=creators,
-        teams=[created_team(m) for m in markers or []],
+        teams=[created_team(parse_record(m)) for m in markers or []],
         per_person=per_person,
         per_hour=per_hour,
         now=NOW,
@@ -330,9 +337,9 @@ def test_at_most_per_person_active_teams_retired_ones_do_not_count() -> None:
 
 
 def test_legacy_teams_count_for_their_first_admin() -> None:
-    legacy = {"origin": "hub", "admins": ["dave", "erin"], "retired": False}
-    assert creator_of(legacy) == "dave"
-    assert creator_of({"admins": []}) == ""
+    legacy = {"account": "c-x", "origin": "hub", "admins": ["dave", "erin"], "retired": False}
+    assert creator_of(parse_record(legacy)) == "dave"
+    assert creator_of(parse_record({"account": "c-x", "admins": []})) == ""
     refusal = may_create(markers=[legacy] * 3)
     assert refusal is not None and refusal.status == 403
     assert may_create("erin", markers=[legacy] * 3) is None

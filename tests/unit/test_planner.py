@@ -10,6 +10,8 @@ import yaml
 
 import jupyterhub_teams
 from jupyterhub_teams.model import (
+    FORMAT_VERSION,
+    TEAM_PROPERTY,
     DirectoryGroup,
     DirectorySnapshot,
     HubGroup,
@@ -19,7 +21,6 @@ from jupyterhub_teams.model import (
     Person,
 )
 from jupyterhub_teams.plan import (
-    TEAM_PROPERTY,
     Action,
     AddGroupMembers,
     CreateGroup,
@@ -35,7 +36,6 @@ from jupyterhub_teams.plan import (
     desired_people,
     desired_teams,
     make_plan,
-    team_marker,
 )
 from jupyterhub_teams.plan.simulate import simulate
 from jupyterhub_teams.sources import parse_directory
@@ -75,6 +75,7 @@ def marker(
     team: str, source: str | None = None, *, retired: bool = False, gid: int | None = None
 ) -> dict[str, object]:
     made: dict[str, object] = {
+        "version": FORMAT_VERSION,
         "account": f"collab-{team}",
         "source_group": source if source is not None else team,
         "origin": "directory",
@@ -319,7 +320,7 @@ def test_retired_team_keeps_account_group_and_files() -> None:
     assert set(after.users) == set(state.users)
     assert set(after.groups) == set(state.groups)
     assert after.groups["physics"].users == frozenset()
-    assert team_marker(after.groups["physics"]) == marker("physics", retired=True)
+    assert after.groups["physics"].properties.get(TEAM_PROPERTY) == marker("physics", retired=True)
     assert after.shares["collab-physics"] == ()
     assert not after.users["collab-physics"].server_running
     assert "collab-physics" in after.groups[ACCOUNTS].users
@@ -380,7 +381,7 @@ def test_empty_directory_is_held_then_retires_every_team_and_deletes_nothing() -
     assert set(after.groups) == set(state.groups)
     assert after.groups[ACCOUNTS] == state.groups[ACCOUNTS]
     for team in ("physics", "chemistry", "gpu-users"):
-        assert team_marker(after.groups[team]) == marker(team, retired=True)
+        assert after.groups[team].properties.get(TEAM_PROPERTY) == marker(team, retired=True)
         assert after.groups[team].users == frozenset()
 
 
@@ -805,12 +806,6 @@ def test_desired_teams() -> None:
     assert plan.refusals == []
 
 
-def test_team_marker() -> None:
-    assert team_marker(HubGroup("g")) is None
-    assert team_marker(HubGroup("g", properties={TEAM_PROPERTY: ["x"]})) is None
-    assert team_marker(HubGroup("g", properties={TEAM_PROPERTY: {"a": 1}})) == {"a": 1}
-
-
 def test_plan_json_and_description() -> None:
     plan = plan_for(directory({"physics": ["alice"], "///": []}), HubState())
     data = plan.to_json()
@@ -1050,7 +1045,7 @@ def test_a_share_revoked_behind_the_syncs_back_is_restored_once_read() -> None:
 
 def test_a_gid_the_directory_stops_sending_stays_in_the_marker() -> None:
     state = sync(demo(with_gids=True), HubState())
-    assert team_marker(state.groups["physics"]) == marker("physics", gid=3001)
+    assert state.groups["physics"].properties.get(TEAM_PROPERTY) == marker("physics", gid=3001)
     # the same groups without gids: files on disk still carry 3001, so nothing changes
     assert plan_for(demo(), state).empty
 

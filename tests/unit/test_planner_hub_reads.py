@@ -16,9 +16,14 @@ import httpx
 import pytest
 
 from jupyterhub_teams.hub import HubClient, read_plan_state
-from jupyterhub_teams.model import DirectoryGroup, DirectorySnapshot, HubState, Person
-from jupyterhub_teams.plan import (
+from jupyterhub_teams.model import (
     TEAM_PROPERTY,
+    DirectoryGroup,
+    DirectorySnapshot,
+    HubState,
+    Person,
+)
+from jupyterhub_teams.plan import (
     CreateUsers,
     GrantGroupShare,
     Policy,

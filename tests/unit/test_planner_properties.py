@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jupyterhub_teams.model import (
+    FORMAT_VERSION,
+    TEAM_PROPERTY,
     DirectoryGroup,
     DirectorySnapshot,
     HubGroup,
@@ -21,7 +23,6 @@ from jupyterhub_teams.model import (
 )
 from jupyterhub_teams.naming import InvalidName, person_name, team_name
 from jupyterhub_teams.plan import (
-    TEAM_PROPERTY,
     Action,
     AddGroupMembers,
     CreateGroup,
@@ -37,7 +38,6 @@ from jupyterhub_teams.plan import (
     desired_people,
     desired_teams,
     make_plan,
-    team_marker,
 )
 from jupyterhub_teams.plan.simulate import simulate
 
@@ -231,6 +231,12 @@ def cases(draw: st.DrawFn, complete: bool | None = None) -> Case:
     return Case(policy, snapshot, before, plan, after, teams)
 
 
+def team_marker(group: HubGroup) -> dict[str, object] | None:
+    """A group's team record, as the current format writes it (None: not a team)."""
+    record = group.record
+    return record.to_json() if record is not None else None
+
+
 def retired(properties: Mapping[str, object]) -> bool:
     marker = team_marker(HubGroup("any", properties=properties))
     return bool(marker and marker.get("retired"))
@@ -257,8 +263,8 @@ def frozen_team_names(case: Case) -> set[str]:
 
 
 def owned_by_directory(group: HubGroup) -> bool:
-    marker = team_marker(group)
-    return bool(marker and marker.get("origin") == "directory" and marker.get("source") is None)
+    record = group.record
+    return record is not None and record.owned_by_directory
 
 
 @EXAMPLES
@@ -360,6 +366,7 @@ def test_every_team_has_its_members_and_share(case: Case) -> None:
         else:
             assert group.users >= wanted
         assert team_marker(group) == {
+            "version": FORMAT_VERSION,
             "account": team.account,
             "source_group": team.source_group,
             "origin": "directory",
@@ -510,7 +517,7 @@ def test_teams_that_left_the_directory_are_retired(case: Case) -> None:
         marker = team_marker(group)
         if marker is None or name in case.teams or name in frozen:
             continue
-        if marker.get("origin") != "directory":
+        if marker.get("origin") not in ("directory", "claims"):
             continue
         after = case.after.groups[name]
         assert after.users == frozenset()

@@ -13,9 +13,8 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import TraitError
 from traitlets.config import Config
 
-from jupyterhub_teams.model import Person
+from jupyterhub_teams.model import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Person, Policy
 from jupyterhub_teams.naming import DEFAULT_ACCOUNT_PREFIX
-from jupyterhub_teams.plan.policy import DEFAULT_ACCOUNTS_GROUP, TEAM_PROPERTY, Policy
 from jupyterhub_teams.posix import PosixIdentity, PosixLocalProcessSpawner
 from jupyterhub_teams.posix.accounts import Lookups
 from jupyterhub_teams.posix.hook import (
@@ -56,8 +55,9 @@ def test_team_ref_ignores_a_gid_that_is_not_an_int(gid: Any) -> None:
     assert team_ref(group("physics", marker)) == TeamRef("physics", "collab-physics", None)
 
 
-def test_team_ref_account_is_a_string() -> None:
-    assert team_ref(group("x", {"account": 12})) == TeamRef("x", "12", None)
+@pytest.mark.parametrize("account", [12, "", None, ["collab-x"]])
+def test_a_record_without_an_account_name_is_no_team(account: Any) -> None:
+    assert team_ref(group("x", {"account": account})) is None
 
 
 @pytest.mark.parametrize(

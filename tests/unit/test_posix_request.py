@@ -12,8 +12,7 @@ import pytest
 import yaml
 from jupyterhub import orm
 
-from jupyterhub_teams.model import Person
-from jupyterhub_teams.plan import TEAM_PROPERTY, Policy
+from jupyterhub_teams.model import TEAM_PROPERTY, Person, Policy
 from jupyterhub_teams.posix import PosixIdentity
 from jupyterhub_teams.posix.hook import PosixHook
 from jupyterhub_teams.posix.identity import IdentityRefused, Request, TeamRef

@@ -13,9 +13,10 @@ from traitlets.config import Config
 
 from jupyterhub_teams.config import JupyterHubTeams
 from jupyterhub_teams.integration import setup
+from jupyterhub_teams.profiles import configure_profiles
 from jupyterhub_teams.profiles.demo import demo_profile_list
 from jupyterhub_teams.profiles.filter import ProfileConfigError
-from jupyterhub_teams.profiles.spawner import configure_profiles, forget_refused
+from jupyterhub_teams.profiles.spawner import forget_refused
 
 ACCOUNTS = JupyterHubTeams().accounts_group
 

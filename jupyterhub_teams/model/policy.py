@@ -1,4 +1,4 @@
-"""What the planner needs to know about the deployment: names and switches, no I/O."""
+"""The deployment's rules the planner, sources and surfaces share: names and switches, no I/O."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from ..naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
 
-# Key under which a team's state lives in its JupyterHub group's properties.
-TEAM_PROPERTY = "jupyterhub_teams"
 DEFAULT_ACCOUNTS_GROUP = "jupyterhub-teams-accounts"
 
 

@@ -1,13 +1,11 @@
-"""The data every layer speaks: a directory snapshot and the hub's current state.
-
-Plain frozen dataclasses, no I/O. Sources produce a :class:`DirectorySnapshot`; the hub client
-produces a :class:`HubState`; the planner turns the two into actions.
-"""
+"""Snapshots of both sides: what a directory says and what the hub holds now."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .team_record import TeamRecord, record_in
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,11 @@ class HubGroup:
     name: str
     users: frozenset[str] = frozenset()
     properties: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def record(self) -> TeamRecord | None:
+        """The team record in this group's properties, if the group is a team."""
+        return record_in(self.properties)
 
 
 @dataclass(frozen=True)

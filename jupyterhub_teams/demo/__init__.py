@@ -1,0 +1,1 @@
+"""The demo hub: ``jupyterhub-teams demo`` (a real hub, proxy and servers on this machine)."""

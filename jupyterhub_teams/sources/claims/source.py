@@ -1,0 +1,236 @@
+"""The claims source: teams from the groups in people's logins.
+
+Configured with ``c.JupyterHubTeams.source_class = "jupyterhub_teams.sources.claims.ClaimGroups"``
+and ``c.ClaimGroups.<option>``. Unlike a directory, a claim is only seen when someone logs in (or
+when the hub refreshes their authentication), so this source works in two halves:
+
+* **At login** (and on ``refresh_user``), :meth:`ClaimGroups.groups_at_login` reads the person's
+  group paths from the ``auth_state`` the authenticator returned. The login hook maps each path
+  to a team, creates the team's JupyterHub group when it is new and sets the person's
+  memberships of claim teams exactly.
+* **In the background**, :meth:`ClaimGroups.snapshot_from_hub` takes the claim teams recorded
+  in the hub (groups whose team record's origin is ``claims``) with their current members from
+  the groups the sync read anyway, so that the sync creates their accounts and shares. The
+  snapshot is marked incomplete: nobody is removed and no team is retired by the background
+  sync, because a person's claims are only known when they log in; people leave a claim team
+  at their next login or refresh.
+
+A claim *path* is the group as the provider spells it: ``/lab/physics`` (Keycloak with "full
+group path"), ``physics``, ``myorg:team-slug`` (GitHub, built from the team's organisation login
+and slug), ``lab/physics`` (GitLab's ``full_path``). ``path_rule`` turns a path into a group name
+and the group name becomes a team name by the usual naming rules (``lab/physics`` →
+``lab-physics``). Two different paths are never merged into one team: the first path seen for a
+team owns it (it is recorded in the team's record as ``claim``) and any other path that would
+map to the same team is refused for the person who has it, with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from traitlets import Enum, TraitError, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from ...model import DirectoryGroup, DirectorySnapshot, HubGroup, Origin, TeamRecord
+from ...model.policy import DEFAULT_ACCOUNTS_GROUP, Policy
+from ...naming import DEFAULT_ACCOUNT_PREFIX, InvalidName, account_name, team_name
+from ..base import SourceError
+from .mapping import PATH_RULES, ClaimMapping, ClaimTeam, _prefix_segments, map_claims
+from .providers import DEFAULT_CLAIMS, KINDS, extract_paths
+
+log = logging.getLogger("jupyterhub_teams.sources.claims")
+
+
+def claim_record(team: ClaimTeam, account_prefix: str = DEFAULT_ACCOUNT_PREFIX) -> TeamRecord:
+    """The record of a team created from a claim.
+
+    ``source_group`` is the group name (what the background snapshot reports, so that the
+    planner finds the same team); ``claim`` is the path that owns the team. The sync adds the
+    share scopes once it has granted the share.
+    """
+    return TeamRecord(
+        account=account_name(team.team, account_prefix),
+        source_group=team.group,
+        origin=Origin.CLAIMS,
+        claim=team.path,
+    )
+
+
+def snapshot_from_groups(
+    groups: Iterable[HubGroup], max_length: int
+) -> tuple[DirectorySnapshot, list[str]]:
+    """The claim teams among the hub's groups, as a snapshot, and problems found.
+
+    Each team is reported under a name whose team name is the hub group's own name (its
+    recorded ``source_group`` when that still maps there), so the planner never derives a
+    second team from it. Retired teams are left out.
+    """
+    found: dict[str, DirectoryGroup] = {}
+    problems: list[str] = []
+    for group in groups:
+        name, record = group.name, group.record
+        if record is None or record.origin is not Origin.CLAIMS or record.retired:
+            continue
+        for candidate in (record.source_group, name):
+            try:
+                if candidate and team_name(candidate, max_length) == name:
+                    break
+            except InvalidName:
+                continue
+        else:
+            problems.append(
+                f"claim team {name!r} is not a valid team name at max_team_name_length="
+                f"{max_length}; it is left as it is"
+            )
+            continue
+        found[candidate] = DirectoryGroup(candidate, group.users)
+    snapshot = DirectorySnapshot(
+        {}, found, source="OAuth claims recorded in the hub", complete=False
+    )
+    return snapshot, problems
+
+
+class ClaimGroups(LoggingConfigurable):
+    """Teams from the groups the identity provider puts in each person's login."""
+
+    kind = Enum(
+        list(KINDS),
+        default_value="generic",
+        help="""
+        What the claim holds.
+
+        ``generic``: a list of group names or paths, as an OIDC provider sends it (Keycloak's
+        ``groups`` claim with "Full group path" on gives ``/lab/physics``), read by
+        GenericOAuthenticator into ``auth_state["oauth_user"]``.
+
+        ``github``: GitHub team objects, as GitHubOAuthenticator stores them in
+        ``auth_state["teams"]`` with ``populate_teams_in_auth_state = True`` (needs the
+        ``read:org`` scope). Each team's path is ``<organisation login>:<team slug>``.
+
+        ``gitlab``: GitLab group objects; GitLabOAuthenticator stores none, so set its
+        ``modify_auth_state_hook`` to ``jupyterhub_teams.sources.claims.gitlab_groups_hook``,
+        which fetches them (needs the ``read_api`` scope). Each group's path is its
+        ``full_path`` (``lab/physics``).
+        """,
+    ).tag(config=True)
+
+    claim = Unicode(
+        help="""
+        Where the list is in ``auth_state``: a key, with dots for nested keys.
+
+        Defaults to ``oauth_user.groups`` for ``generic`` (the userinfo answer's ``groups``
+        claim, as GenericOAuthenticator stores it), ``teams`` for ``github`` and
+        ``gitlab_groups`` for ``gitlab``. A person whose ``auth_state`` lacks it keeps the team
+        memberships they have, and a log line says what is missing: a misconfigured provider
+        never empties teams.
+        """,
+    ).tag(config=True)
+
+    @default("claim")
+    def _default_claim(self) -> str:
+        return DEFAULT_CLAIMS[self.kind]
+
+    path_rule = Enum(
+        list(PATH_RULES),
+        default_value="full",
+        help="""
+        How a group path becomes a group name (and then a team name by the naming rules).
+
+        ``full``: the whole path without its leading ``/``: ``/lab/physics`` → group
+        ``lab/physics`` → team ``lab-physics``; GitHub keeps ``org:team`` → team ``org-team``.
+
+        ``last``: the last part only: ``/lab/physics`` → ``physics``; ``org:team`` → ``team``.
+
+        ``prefix``: only paths strictly below ``path_prefix``, with the prefix cut off:
+        with ``path_prefix = "/courses"``, ``/courses/phys101`` → ``phys101`` and
+        ``/courses/2025/phys101`` → ``2025/phys101``; ``/staff`` and ``/courses`` itself are
+        left out (no team, nothing refused). For GitHub the prefix is an organisation
+        (``myorg``) and only its teams count.
+
+        Two different paths that would give one team (``/a/physics`` and ``/b/physics`` under
+        ``last``) are never merged: the first one seen owns the team and the other is refused,
+        with a log line, for everyone who has it.
+        """,
+    ).tag(config=True)
+
+    path_prefix = Unicode(
+        "",
+        help="""
+        The path whose sub-groups become teams when ``path_rule`` is ``prefix``, in the
+        provider's spelling (``/courses`` for Keycloak, ``courses`` for GitLab, ``myorg`` for
+        GitHub).
+        """,
+    ).tag(config=True)
+
+    @default("log")
+    def _default_log(self) -> logging.Logger:
+        return log
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.path_prefix and not _prefix_segments(self.path_prefix, self.kind):
+            raise TraitError(f"ClaimGroups.path_prefix {self.path_prefix!r} names no group")
+        if self.path_rule == "prefix" and not self.path_prefix:
+            raise TraitError("ClaimGroups.path_rule 'prefix' needs ClaimGroups.path_prefix")
+
+    def __repr__(self) -> str:
+        extra = f", path_prefix={self.path_prefix!r}" if self.path_rule == "prefix" else ""
+        return (
+            f"ClaimGroups(kind={self.kind!r}, claim={self.claim!r}, "
+            f"path_rule={self.path_rule!r}{extra})"
+        )
+
+    __str__ = __repr__
+
+    def _option(self, name: str, fallback: Any) -> Any:
+        # The options shared with jupyterhub-teams live on the parent (JupyterHubTeams).
+        return getattr(self.parent, name, fallback)
+
+    async def groups_at_login(self, name: str, auth_model: Mapping[str, Any]) -> set[str]:
+        """The group paths in a login's (or a refresh's) authentication dict."""
+        return set(extract_paths(auth_model.get("auth_state"), self.kind, self.claim))
+
+    def claim_teams(
+        self,
+        paths: Iterable[str],
+        *,
+        owners: Mapping[str, str] | None = None,
+        taken: Mapping[str, str] | None = None,
+    ) -> ClaimMapping:
+        """:func:`map_claims` with this source's options."""
+        return map_claims(
+            paths,
+            kind=self.kind,
+            rule=self.path_rule,
+            prefix=self.path_prefix,
+            max_length=self._option("max_team_name_length", 40),
+            reserved=(self._option("accounts_group", DEFAULT_ACCOUNTS_GROUP),),
+            reserved_prefixes=Policy(
+                account_prefix=self._option("account_prefix", DEFAULT_ACCOUNT_PREFIX),
+                adhoc_prefix=self._option("adhoc_team_prefix", Policy.adhoc_prefix),
+            ).reserved_team_prefixes(),
+            owners=owners,
+            taken=taken,
+        )
+
+    def record(self, team: ClaimTeam) -> TeamRecord:
+        """The record of a new claim team (see :func:`claim_record`)."""
+        return claim_record(team, self._option("account_prefix", DEFAULT_ACCOUNT_PREFIX))
+
+    async def snapshot(self) -> DirectorySnapshot:
+        """Claim teams live in the hub: the sync builds their snapshot from the groups it
+        reads anyway (:meth:`snapshot_from_hub`). Asked on its own, the source has no answer."""
+        raise SourceError(
+            "claim teams are read from the hub's groups: the sync service builds them with "
+            "snapshot_from_hub"
+        )
+
+    def snapshot_from_hub(self, groups: Mapping[str, HubGroup]) -> DirectorySnapshot:
+        """The claim teams recorded in the hub (an incomplete snapshot: see the module)."""
+        max_length = self._option("max_team_name_length", 40)
+        snapshot, problems = snapshot_from_groups(groups.values(), max_length)
+        for problem in problems:
+            self.log.warning("%s", problem)
+        return snapshot
