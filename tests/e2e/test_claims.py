@@ -240,12 +240,13 @@ def test_a_provider_login_creates_claim_teams_that_the_sync_serves(
     # at login, before any sync: the teams' groups, with alice, and the claim that owns each
     assert members(hub, "physics") == {"alice"} and members(hub, "chem") == {"alice"}
     assert marker(hub, "physics") == {
-        "origin": "directory",
+        "version": 2,
+        "origin": "claims",
         "source_group": "physics",
         "claim": "/a/physics",
         "account": "collab-physics",
         "retired": False,
-        "source": "claims",
+        "share_scopes": [],  # until the sync has granted the share
     }
     # manage_groups keeps the provider's own groups next to the teams
     assert groups_of(hub, "alice") == {"/a/physics", "/lab/chem", "physics", "chem"}
@@ -256,7 +257,7 @@ def test_a_provider_login_creates_claim_teams_that_the_sync_serves(
     assert consent_or_lab(alice.open("/user/collab-physics/lab"))
     # the sync kept what the login recorded
     assert marker(hub, "physics")["claim"] == "/a/physics"
-    assert marker(hub, "physics")["source"] == "claims"
+    assert marker(hub, "physics")["origin"] == "claims"
     hub.stop_server("collab-physics")
 
 

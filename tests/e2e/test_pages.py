@@ -240,10 +240,12 @@ def test_carol_creates_a_team_and_invites_dave(hub: Hub, browser: Browser) -> No
     created_at = marker.pop("created_at")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created_at)
     assert marker == {
+        "version": 2,
         "account": "collab-adhoc-lab-notes",
         "source_group": "Lab Notes",
         "origin": "hub",
         "retired": False,
+        "share_scopes": [],
         "admins": ["carol"],
         "created_by": "carol",
     }

@@ -450,12 +450,18 @@ def test_planner_gives_a_claim_team_its_account_and_share_and_keeps_its_marker()
     plan = make_plan(snapshot, hub, Policy())
     kinds = [type(a).__name__ for a in plan.actions]
     assert "CreateUsers" in kinds and "GrantGroupShare" in kinds
-    for action in plan.actions:
-        if isinstance(action, SetGroupProperties):
-            marker = dict(action.properties[TEAM_PROPERTY])
-            # whatever the planner adds, a claim team's own keys stay
-            assert marker["origin"] == "claims" and marker["claim"] == "/a/physics"
-            assert marker["source_group"] == "physics" and action.properties["other"] == 1
+    # the recorded marker has no share scopes yet, so granting the share always rewrites it
+    assert physics_marker()["share_scopes"] == []
+    (update,) = [a for a in plan.actions if isinstance(a, SetGroupProperties)]
+    assert update.group == "physics"
+    marker = dict(update.properties[TEAM_PROPERTY])
+    assert marker["share_scopes"] == [
+        "access:servers!server=collab-physics/",
+        "servers!server=collab-physics/",
+    ]
+    # whatever the planner adds, a claim team's own keys stay, and so do the group's others
+    assert marker["origin"] == "claims" and marker["claim"] == "/a/physics"
+    assert marker["source_group"] == "physics" and update.properties["other"] == 1
     assert not any(isinstance(a, AddGroupMembers) and a.group == "physics" for a in plan.actions)
 
 

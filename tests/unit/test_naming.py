@@ -134,8 +134,14 @@ def test_names_without_letters_or_digits_are_invalid(group: str) -> None:
     assert repr(group) in message
 
 
-def test_invalid_name_is_a_value_error() -> None:
-    assert issubclass(InvalidName, ValueError)
+def test_an_unusable_group_name_is_refused_as_a_value_error_in_words() -> None:
+    # callers that catch ValueError catch it, and the message says what is wrong
+    with pytest.raises(ValueError) as info:
+        team_name("!?*")
+    assert type(info.value) is InvalidName
+    assert str(info.value) == (
+        "group name '!?*' has no letters or digits to build a team name from"
+    )
 
 
 # --- accounts ----------------------------------------------------------------------------------

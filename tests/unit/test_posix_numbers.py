@@ -101,8 +101,15 @@ def test_reserved(number: int) -> None:
     assert str(raised.value) == f"the gid {number} given for 'physics' is reserved"
 
 
-def test_refusal_is_a_value_error() -> None:
-    assert issubclass(NumberRefused, ValueError)
+def test_a_system_number_is_refused_as_a_value_error_in_words() -> None:
+    # callers that catch ValueError catch it, and the message says what is wrong
+    with pytest.raises(ValueError) as raised:
+        check_number(100, "gid", "physics")
+    assert type(raised.value) is NumberRefused
+    assert str(raised.value) == (
+        "the gid 100 given for 'physics' is below 1000, the lowest a jupyterhub-teams "
+        "account may have (lower numbers belong to the system)"
+    )
 
 
 # --- first_candidate -------------------------------------------------------------------------

@@ -54,43 +54,48 @@ def kube(c: Config, user: User) -> Any:
     return kubespawner.KubeSpawner(_mock=True, config=c, user=user)
 
 
-def naive_filter(profiles: list[dict[str, Any]]) -> Any:
-    """The approach KubeSpawner 7.1 alone allows: a profile_list callable hiding entries."""
-
-    def restricted(spawner: Any) -> list[dict[str, Any]]:
-        groups = {g.name for g in spawner.user.groups}
-
-        def ok(entry: dict[str, Any]) -> bool:
-            return "allowed_groups" not in entry or bool(groups & set(entry["allowed_groups"]))
-
-        result = []
-        for profile in profiles:
-            if not ok(profile) or profile.get("team_only"):
-                continue
-            profile = {**profile, "kubespawner_override": profile.get("spawner_override", {})}
-            options = {}
-            for name, option in profile.get("profile_options", {}).items():
-                choices = {k: c for k, c in option.get("choices", {}).items() if ok(c)}
-                options[name] = {**option, "choices": choices}
-            profile["profile_options"] = options
-            result.append(profile)
-        return result
-
-    return restricted
-
-
-async def test_without_this_a_hidden_choice_crashes_kubespawner() -> None:
-    c = Config()
-    c.KubeSpawner.profile_list = naive_filter(demo_profile_list())
+async def test_kubespawner_loads_the_restricted_list_and_the_check_refuses_first() -> None:
+    c = z2jh(demo_profile_list())
+    restricted = c.KubeSpawner.profile_list
+    assert isinstance(restricted, RestrictedProfileList)
     carol = kube(c, User("carol", "chemistry"))
-    carol.user_options = {"profile": "standard", "memory": "large"}
-    with pytest.raises(KeyError):
-        await carol.load_user_options()
     dave = kube(c, User("dave"))
-    dave.user_options = {"profile": "gpu"}
-    # a hidden profile is an unhandled ValueError: a 500 with a generic message
+
+    # the list KubeSpawner evaluates is the package's, filtered for the server's owner
+    carols = await restricted(carol)
+    assert [p["slug"] for p in carols] == ["standard"]
+    assert list(carols[0]["profile_options"]["memory"]["choices"]) == ["small"]
+    assert [p["slug"] for p in await restricted(dave)] == ["standard"]
+
+    # KubeSpawner's own load_user_options, given only that list (no check): a hidden choice
+    # is a KeyError and a hidden profile an unhandled ValueError, i.e. a 500 — which is why
+    # setup() also installs apply_user_options
+    bare = Config()
+    bare.KubeSpawner.profile_list = restricted
+    unchecked_carol = kube(bare, User("carol", "chemistry"))
+    unchecked_carol.user_options = {"profile": "standard", "memory": "large"}
+    with pytest.raises(KeyError):
+        await unchecked_carol.load_user_options()
+    unchecked_dave = kube(bare, User("dave"))
+    unchecked_dave.user_options = {"profile": "gpu"}
     with pytest.raises(ValueError, match="No such profile"):
-        await dave.load_user_options()
+        await unchecked_dave.load_user_options()
+
+    # with setup()'s apply_user_options, which JupyterHub runs before start(), the same
+    # options are refused with a 403 in words, before KubeSpawner loads anything
+    with pytest.raises(web.HTTPError) as raised:
+        await carol._run_apply_user_options({"profile": "standard", "memory": "large"})
+    assert raised.value.status_code == 403
+    assert raised.value.get_message() == (
+        "Choice 'large' of option 'memory' (profile 'standard') is not available to you. "
+        "Choices you can use: 'small'."
+    )
+    with pytest.raises(web.HTTPError) as raised:
+        await dave._run_apply_user_options({"profile": "gpu"})
+    assert raised.value.status_code == 403
+    assert raised.value.get_message() == (
+        "Profile 'gpu' is not available to you. Profiles you can use: 'standard'."
+    )
 
 
 @pytest.mark.parametrize(

@@ -166,8 +166,14 @@ def test_yaml_booleans_as_members_are_refused() -> None:
         parse("groups:\n  physics:\n    members: no\n")
 
 
-def test_source_error_is_a_runtime_error() -> None:
-    assert issubclass(SourceError, RuntimeError)
+async def test_a_bad_file_is_refused_as_a_runtime_error_in_words(tmp_path: Path) -> None:
+    # callers that catch RuntimeError catch it, and the message says which file and what
+    path = tmp_path / "directory.yaml"
+    path.write_text("people: {alice: {}}\ngroups: {}\n", encoding="utf-8")
+    with pytest.raises(RuntimeError) as info:
+        await YAMLDirectory(path).snapshot()
+    assert type(info.value) is SourceError
+    assert str(info.value) == "YAML directory directory.yaml: unknown top-level keys ['people']"
 
 
 # --- YAMLDirectory -----------------------------------------------------------------------------
