@@ -20,6 +20,14 @@ from tornado import web
 from ..model import Origin, TeamRecord, with_record
 from ..naming import InvalidName, account_name, team_name
 from .base import ActionHandler
+from .invites import (
+    lifetime_from_seconds,
+    load_invites,
+    new_invite,
+    prune,
+    single_use_from_json,
+    store_invites,
+)
 from .rules import (
     Refused,
     check_add_member,
@@ -29,12 +37,6 @@ from .rules import (
     check_set_admin,
     check_team_name_prefix,
     isoformat,
-    lifetime_from_seconds,
-    load_invites,
-    new_invite,
-    prune,
-    single_use_from_json,
-    store_invites,
     typed_team_name,
     utcnow,
 )

@@ -13,17 +13,8 @@ from tornado.httputil import url_concat
 
 from ..model import TeamRecord
 from .base import PageHandler
-from .rules import (
-    Refused,
-    check_join,
-    find_invite,
-    load_invites,
-    prune,
-    record_use,
-    store_invites,
-    team_of_code,
-    utcnow,
-)
+from .invites import find_invite, load_invites, prune, record_use, store_invites, team_of_code
+from .rules import Refused, check_join, utcnow
 from .views import TeamView, needs_form, team_record, team_view
 
 # The cookie keeping an invitation code while its visitor logs in, and how long it lives.

@@ -16,16 +16,8 @@ from jupyterhub import orm
 from jupyterhub.utils import url_path_join
 
 from ..model import Origin, TeamRecord, record_in
-from .rules import (
-    RIGHTS_LABELS,
-    RIGHTS_SCOPES,
-    Invite,
-    isoformat,
-    load_invites,
-    rights_label,
-    rights_of,
-    utcnow,
-)
+from .invites import Invite, load_invites
+from .rules import RIGHTS_LABELS, RIGHTS_SCOPES, isoformat, rights_label, rights_of, utcnow
 
 
 def team_record(group: Any) -> TeamRecord | None:

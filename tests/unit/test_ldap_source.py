@@ -252,6 +252,9 @@ def test_valid_configuration_and_attributes_requested() -> None:
         ({"group_filter": "(|(cn=a)(cn=b)"}, "is not an LDAP filter"),
         ({"group_name_pattern": "team-("}, "is not a regular expression"),
         ({"username_attribute": "uid name"}, "is not an attribute name"),
+        # a trailing newline would pass a `$`-anchored match
+        ({"username_attribute": "uid\n"}, "is not an attribute name"),
+        ({"dn_member_attributes": ["member\n"]}, "is not an attribute name"),
         ({"dn_member_attributes": ["member", "bad attr"]}, "is not an attribute name"),
         ({"membership": "nested"}, "membership"),
         ({"page_size": -1}, "page_size must be between 0 and 100000"),

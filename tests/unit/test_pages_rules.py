@@ -9,11 +9,23 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from jupyterhub_teams.model import parse_record
-from jupyterhub_teams.pages.rules import (
+from jupyterhub_teams.pages.invites import (
     INVITES_PROPERTY,
     KEEP_AFTER_EXPIRY,
-    Actor,
     Invite,
+    code_hash,
+    find_invite,
+    lifetime_from_seconds,
+    load_invites,
+    new_invite,
+    prune,
+    record_use,
+    single_use_from_json,
+    store_invites,
+    team_of_code,
+)
+from jupyterhub_teams.pages.rules import (
+    Actor,
     Refused,
     TeamFacts,
     check_add_member,
@@ -23,22 +35,12 @@ from jupyterhub_teams.pages.rules import (
     check_remove_member,
     check_set_admin,
     check_team_name_prefix,
-    code_hash,
     create_refusal,
     created_team,
     creator_of,
-    find_invite,
-    lifetime_from_seconds,
-    load_invites,
-    new_invite,
-    prune,
-    record_use,
     rights_label,
     rights_of,
     share_scopes,
-    single_use_from_json,
-    store_invites,
-    team_of_code,
     typed_team_name,
 )
 

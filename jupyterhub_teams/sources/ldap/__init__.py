@@ -57,7 +57,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         "'apt-get install libldap2-dev libsasl2-dev')"
     ) from exc
 
-from .directory import LDAPDirectory, check_filter, check_server_url, log
+from .checks import check_filter, check_server_url
+from .directory import LDAPDirectory, log
 from .resolve import (
     Assembly,
     Entry,

@@ -8,57 +8,16 @@ import asyncio
 import logging
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from traitlets import Bool, Enum, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from ...model import DirectorySnapshot
+from .checks import ATTRIBUTE, ENV_NAME, check_filter, check_server_url
 from .reading import LDAPReading
 from .resolve import Layout
 
 log = logging.getLogger("jupyterhub_teams.sources.ldap")
-
-_ATTRIBUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SCHEMES = ("ldap", "ldaps")
-
-
-def check_server_url(url: str) -> str:
-    """``url`` if it is an ``ldap://`` or ``ldaps://`` URL naming a host, else TraitError."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in _SCHEMES:
-        raise TraitError(f"LDAPDirectory.server_urls: {url!r} must start with ldap:// or ldaps://")
-    if not parts.hostname:
-        raise TraitError(f"LDAPDirectory.server_urls: {url!r} names no host")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise TraitError(
-            f"LDAPDirectory.server_urls: {url!r} must be only scheme://host[:port] "
-            "(base DNs and filters have their own options)"
-        )
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise TraitError(f"LDAPDirectory.server_urls: {url!r} has a bad port") from exc
-    if parts.username is not None or parts.password is not None:
-        raise TraitError(f"LDAPDirectory.server_urls: {url!r} must not contain credentials")
-    return url
-
-
-def check_filter(value: str, option: str) -> str:
-    """A minimal check of an LDAP filter's shape; the server checks the rest."""
-    depth = 0
-    for ch in value:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth < 0:
-            break
-    if not (value.startswith("(") and value.endswith(")")) or depth != 0:
-        raise TraitError(
-            f"LDAPDirectory.{option} {value!r} is not an LDAP filter: it must be enclosed in "
-            "balanced parentheses, e.g. '(objectClass=posixGroup)'"
-        )
-    return value
-
 
 # -- the source --------------------------------------------------------------------------------
 
@@ -143,7 +102,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
     @validate("bind_password_env")
     def _check_env_name(self, proposal: Any) -> str:
         value = str(proposal["value"])
-        if not _ENV_NAME.match(value):
+        if not ENV_NAME.fullmatch(value):
             raise TraitError(
                 f"LDAPDirectory.bind_password_env must be the *name* of an environment "
                 f"variable (letters, digits, '_'), got a value of {len(value)} characters"
@@ -312,7 +271,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
         value = str(proposal["value"])
         name = proposal["trait"].name
         optional = name in ("uid_number_attribute", "gid_number_attribute")
-        if (value or not optional) and not _ATTRIBUTE.match(value):
+        if (value or not optional) and not ATTRIBUTE.fullmatch(value):
             raise TraitError(f"LDAPDirectory.{name} {value!r} is not an attribute name")
         return value
 
@@ -320,7 +279,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
     def _check_attributes(self, proposal: Any) -> list[str]:
         values = [str(v) for v in proposal["value"]]
         for value in values:
-            if not _ATTRIBUTE.match(value):
+            if not ATTRIBUTE.fullmatch(value):
                 raise TraitError(
                     f"LDAPDirectory.{proposal['trait'].name}: {value!r} is not an attribute name"
                 )
