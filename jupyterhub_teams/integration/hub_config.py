@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jupyterhub.auth import Authenticator
@@ -23,13 +23,14 @@ from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
-from ..pages import configure_pages
+from ..pages import configure_pages, make_revocation_step
 from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
-from ..sources.base import NeedsHubEnvironment
+from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
 from .accounts_guard import guard_team_accounts
+from .hooks import Slot, call, install
 from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
@@ -47,12 +48,6 @@ def _append(section: Any, name: str, items: list[Any]) -> None:
     section[name] = [*(current or []), *items]
 
 
-async def _maybe_await(value: Any) -> Any:
-    if isinstance(value, Awaitable):
-        return await value
-    return value
-
-
 def make_login_guard(teams: JupyterHubTeams, then: Hook | None) -> Hook:
     """A ``post_auth_hook`` refusing the reserved prefix, chaining ``then``."""
     prefix = teams.account_prefix
@@ -68,7 +63,7 @@ def make_login_guard(teams: JupyterHubTeams, then: Hook | None) -> Hook:
                 ),
             )
         if then is not None:
-            return await _maybe_await(then(authenticator, handler, authentication))
+            return await call(then, authenticator, handler, authentication)
         return authentication
 
     return login_guard
@@ -97,15 +92,17 @@ def make_team_refresh_skip(teams: JupyterHubTeams, then: Hook | None) -> Hook:
         if is_team_account(user, teams):
             return True
         if then is not None:
-            return await _maybe_await(then(authenticator, user, auth_state))
+            return await call(then, authenticator, user, auth_state)
         return None
 
     return team_refresh_skip
 
 
-def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, posix: Hook | None = None) -> Hook:
-    """A ``pre_spawn_hook`` that turns a team account's server into a team server, and gives
-    every server its POSIX identity when ``posix`` (:class:`~..posix.hook.PosixHook`) is set."""
+def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, steps: Iterable[Hook] = ()) -> Hook:
+    """A ``pre_spawn_hook`` that turns a team account's server into a team server, then runs
+    ``steps`` (the POSIX identity (:class:`~..posix.hook.PosixHook`), the pages' revocation
+    interval) and ``then``."""
+    steps = tuple(steps)
 
     async def team_spawn_hook(spawner: Any) -> None:
         team = team_served_by(spawner.user, teams)
@@ -116,10 +113,10 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, posix: Hook | Non
                 "JUPYTERHUB_TEAMS_GROUP": team,
                 "JUPYTERHUB_TEAMS_REVOCATION_INTERVAL": str(teams.revocation_interval),
             }
-        if posix is not None:
-            await posix(spawner)
+        for step in steps:
+            await call(step, spawner)
         if then is not None:
-            await _maybe_await(then(spawner))
+            await call(then, spawner)
 
     return team_spawn_hook
 
@@ -138,8 +135,8 @@ def make_server_token_scopes(teams: JupyterHubTeams, then: Any) -> Hook:
     async def server_token_scopes(spawner: Any) -> list[str]:
         if team_served_by(spawner.user, teams) is not None:
             return list(TEAM_SERVER_TOKEN_SCOPES)
-        scopes = then(spawner) if callable(then) else then
-        return list(await _maybe_await(scopes) or [])
+        scopes = await call(then, spawner) if callable(then) else then
+        return list(scopes or [])
 
     return server_token_scopes
 
@@ -231,23 +228,52 @@ def setup(c: Config) -> JupyterHubTeams:
             }
         ],
     )
-    after_guard = _existing(c.Authenticator, "post_auth_hook")
-    if teams.login_sync:
-        after_guard = make_login_sync(teams, after_guard)
-        # claim sources also apply at refresh_user (the hook exists from JupyterHub 6.1)
-        refresh = make_refresh_sync(teams, _existing(c.Authenticator, "reconcile_auth_state_hook"))
-        if refresh is not None and hasattr(Authenticator, "reconcile_auth_state_hook"):
-            c.Authenticator.reconcile_auth_state_hook = refresh
-    c.Authenticator.post_auth_hook = make_login_guard(teams, after_guard)
-    c.OAuthenticator.refresh_user_hook = make_team_refresh_skip(
-        teams, _existing(c.OAuthenticator, "refresh_user_hook")
-    )
-    c.Spawner.pre_spawn_hook = make_spawn_hook(
-        teams, _existing(c.Spawner, "pre_spawn_hook"), configure_posix(c, teams)
-    )
-    c.Spawner.server_token_scopes = make_server_token_scopes(
-        teams, _existing(c.Spawner, "server_token_scopes")
-    )
+    install_hooks(c, teams)
     configure_profiles(c, teams)
     configure_pages(c, teams)
     return teams
+
+
+def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
+    """Our hooks in every slot they need, each composed once with the admin's (see
+    :mod:`.hooks`)."""
+    posix = configure_posix(c, teams)
+    revocation = make_revocation_step(teams)
+    spawn_steps = [step for step in (posix, revocation) if step is not None]
+
+    def after_login(then: Hook) -> Hook:
+        return make_login_guard(teams, make_login_sync(teams, then) if teams.login_sync else then)
+
+    slots = [
+        Slot("post_auth_hook", "Authenticator", after_login, lambda _a, _h, auth: auth),
+        Slot(
+            "refresh_user_hook",
+            "OAuthenticator",
+            lambda then: make_team_refresh_skip(teams, then),
+            lambda *_: None,
+        ),
+        Slot(
+            "pre_spawn_hook",
+            "Spawner",
+            lambda then: make_spawn_hook(teams, then, spawn_steps),
+            lambda _spawner: None,
+        ),
+        Slot(
+            "server_token_scopes",
+            "Spawner",
+            lambda then: make_server_token_scopes(teams, then),
+            lambda _spawner: [],
+        ),
+    ]
+    # claim sources also apply at refresh_user (the hook exists from JupyterHub 6.1)
+    refresh_hook_exists = hasattr(Authenticator, "reconcile_auth_state_hook")
+    if teams.login_sync and teams.source_can(ReadsGroupsAtLogin) and refresh_hook_exists:
+        slots.append(
+            Slot(
+                "reconcile_auth_state_hook",
+                "Authenticator",
+                lambda then: make_refresh_sync(teams, then) or then,
+                lambda _a, model, _e: model.get("auth_state") if isinstance(model, dict) else None,
+            )
+        )
+    install(c, slots)

@@ -5,6 +5,6 @@
 configuration.
 """
 
-from .wiring import PAGES_USER_SCOPES, configure_pages
+from .wiring import PAGES_USER_SCOPES, configure_pages, make_revocation_step
 
-__all__ = ["PAGES_USER_SCOPES", "configure_pages"]
+__all__ = ["PAGES_USER_SCOPES", "configure_pages", "make_revocation_step"]

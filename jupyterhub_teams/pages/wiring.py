@@ -1,8 +1,8 @@
-"""``configure_pages(c, teams)``: the pages' handlers, templates, scopes and revocation hook."""
+"""``configure_pages(c, teams)``: the pages' handlers, templates and scopes; and the pre-spawn
+step that shortens how long servers trust a share."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,24 +62,23 @@ def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
     ]
 
 
-def make_revocation_hook(teams: JupyterHubTeams, then: Hook | None) -> Hook:
-    """A ``pre_spawn_hook`` making people's own servers ask the hub about visitors every
-    ``share_revocation_interval`` seconds, so that a revoked share ends soon.
+def make_revocation_step(teams: JupyterHubTeams) -> Hook | None:
+    """A ``pre_spawn_hook`` step making people's own servers ask the hub about visitors every
+    ``share_revocation_interval`` seconds, so that a revoked share ends soon; None when the
+    interval is 0 (the servers' own setting stays).
 
     Team servers are left alone: they have their own, shorter interval.
     """
     interval = teams.share_revocation_interval
+    if not interval:
+        return None
 
-    async def share_revocation_hook(spawner: Any) -> None:
-        if interval and not teams.is_team_account(spawner.user):
+    def share_revocation_step(spawner: Any) -> None:
+        if not teams.is_team_account(spawner.user):
             kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
             spawner.args = [*kept, f"{CACHE_OPTION}={interval}"]
-        if then is not None:
-            result = then(spawner)
-            if inspect.isawaitable(result):
-                await result
 
-    return share_revocation_hook
+    return share_revocation_step
 
 
 def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
@@ -90,8 +89,9 @@ def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
       ``page.html`` still wins (the pages then lose only their links in the navigation bar);
     * the scopes people need to share their own servers, added to the ``user`` role
       (``c.JupyterHub.extra_user_scopes``) when ``user_sharing`` is on;
-    * a ``pre_spawn_hook`` shortening how long people's servers trust a share (kept hooks run
-      after it).
+
+    The pre-spawn step shortening how long people's servers trust a share
+    (:func:`make_revocation_step`) is composed with the other hooks by ``setup(c)``.
     """
     section = c.JupyterHub
     section.extra_handlers = [*(section.get("extra_handlers") or []), *handlers(teams)]
@@ -101,4 +101,3 @@ def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
     if teams.user_sharing:
         scopes = set(section.get("extra_user_scopes") or ())
         section.extra_user_scopes = scopes | set(PAGES_USER_SCOPES)
-    c.Spawner.pre_spawn_hook = make_revocation_hook(teams, c.Spawner.get("pre_spawn_hook"))
