@@ -40,7 +40,8 @@ gives libldap's own TLS, timeouts and URL handling, the same as ``ldapsearch``. 
 installation: PyPI has no wheels, so building it needs a C compiler and the OpenLDAP and SASL
 headers (Debian: ``libldap2-dev libsasl2-dev``).
 
-The package: :mod:`.directory` holds :class:`LDAPDirectory`, its options and their checks;
+The package: :mod:`.directory` holds :class:`LDAPDirectory` and its options; :mod:`.checks`
+checks each option's value;
 :mod:`.resolve` turns entries into people, groups and memberships (pure: no I/O);
 :mod:`.connection` binds and runs the paged searches with python-ldap; :mod:`.reading` reads
 the whole directory or one person's groups, off the event loop.

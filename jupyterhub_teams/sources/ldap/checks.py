@@ -1,5 +1,6 @@
-"""Checks of the LDAP source's option values, made when the hub starts: a wrong URL or filter is
-said in words before any server is asked."""
+"""Checks of the LDAP source's option values, one value at a time, made when the hub starts: a
+wrong URL, filter, attribute name or limit is said in words before any server is asked.
+Checks that need several options together stay with the class, in :mod:`.directory`."""
 
 from __future__ import annotations
 
@@ -46,5 +47,55 @@ def check_filter(value: str, option: str) -> str:
         raise TraitError(
             f"LDAPDirectory.{option} {value!r} is not an LDAP filter: it must be enclosed in "
             "balanced parentheses, e.g. '(objectClass=posixGroup)'"
+        )
+    return value
+
+
+def check_env_name(value: str) -> str:
+    """``value`` if it is the name of an environment variable. The message gives only the
+    length: a password put here by mistake must not reach the log."""
+    if not ENV_NAME.fullmatch(value):
+        raise TraitError(
+            f"LDAPDirectory.bind_password_env must be the *name* of an environment "
+            f"variable (letters, digits, '_'), got a value of {len(value)} characters"
+        )
+    return value
+
+
+def check_pattern(value: str) -> str:
+    """``value`` if it compiles as a Python regular expression."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise TraitError(
+            f"LDAPDirectory.group_name_pattern {value!r} is not a regular expression: {exc}"
+        ) from None
+    return value
+
+
+def check_attribute(value: str, option: str, *, optional: bool = False) -> str:
+    """``value`` if it is an attribute name or OID (or empty, for an ``optional`` one)."""
+    if (value or not optional) and not ATTRIBUTE.fullmatch(value):
+        raise TraitError(f"LDAPDirectory.{option} {value!r} is not an attribute name")
+    return value
+
+
+def check_attributes(values: list[str], option: str) -> list[str]:
+    for value in values:
+        if not ATTRIBUTE.fullmatch(value):
+            raise TraitError(f"LDAPDirectory.{option}: {value!r} is not an attribute name")
+    return values
+
+
+def check_page_size(value: int) -> int:
+    if not 0 <= value <= 100_000:
+        raise TraitError(f"LDAPDirectory.page_size must be between 0 and 100000, got {value}")
+    return value
+
+
+def check_timeout(value: float, option: str) -> float:
+    if not 0 < value <= 3600:
+        raise TraitError(
+            f"LDAPDirectory.{option} must be more than 0 and at most 3600 seconds, got {value}"
         )
     return value

@@ -1,19 +1,27 @@
-"""The LDAP directory source's configurable class: its options, their checks, and the
-parts of the source that need no server. The reading is in :mod:`.reading` and
-:mod:`.connection`."""
+"""The LDAP directory source's configurable class: its options, the checks that need several
+of them together, and the parts of the source that need no server. Each option value's own
+check is in :mod:`.checks`; the reading is in :mod:`.reading` and :mod:`.connection`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from traitlets import Bool, Enum, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from ...model import DirectorySnapshot
-from .checks import ATTRIBUTE, ENV_NAME, check_filter, check_server_url
+from .checks import (
+    check_attribute,
+    check_attributes,
+    check_env_name,
+    check_filter,
+    check_page_size,
+    check_pattern,
+    check_server_url,
+    check_timeout,
+)
 from .reading import LDAPReading
 from .resolve import Layout
 
@@ -101,13 +109,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
 
     @validate("bind_password_env")
     def _check_env_name(self, proposal: Any) -> str:
-        value = str(proposal["value"])
-        if not ENV_NAME.fullmatch(value):
-            raise TraitError(
-                f"LDAPDirectory.bind_password_env must be the *name* of an environment "
-                f"variable (letters, digits, '_'), got a value of {len(value)} characters"
-            )
-        return value
+        return check_env_name(str(proposal["value"]))
 
     bind_password_file = Unicode(
         "",
@@ -201,14 +203,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
 
     @validate("group_name_pattern")
     def _check_pattern(self, proposal: Any) -> str:
-        value = str(proposal["value"])
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise TraitError(
-                f"LDAPDirectory.group_name_pattern {value!r} is not a regular expression: {exc}"
-            ) from None
-        return value
+        return check_pattern(str(proposal["value"]))
 
     membership = Enum(
         ["group", "member_of"],
@@ -268,22 +263,14 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
         "member_of_attribute",
     )
     def _check_attribute(self, proposal: Any) -> str:
-        value = str(proposal["value"])
         name = proposal["trait"].name
+        # an empty POSIX number attribute means "not read"
         optional = name in ("uid_number_attribute", "gid_number_attribute")
-        if (value or not optional) and not ATTRIBUTE.fullmatch(value):
-            raise TraitError(f"LDAPDirectory.{name} {value!r} is not an attribute name")
-        return value
+        return check_attribute(str(proposal["value"]), name, optional=optional)
 
     @validate("uid_member_attributes", "dn_member_attributes")
     def _check_attributes(self, proposal: Any) -> list[str]:
-        values = [str(v) for v in proposal["value"]]
-        for value in values:
-            if not ATTRIBUTE.fullmatch(value):
-                raise TraitError(
-                    f"LDAPDirectory.{proposal['trait'].name}: {value!r} is not an attribute name"
-                )
-        return values
+        return check_attributes([str(v) for v in proposal["value"]], proposal["trait"].name)
 
     @validate("people_filter", "group_filter")
     def _check_filter(self, proposal: Any) -> str:
@@ -302,10 +289,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
 
     @validate("page_size")
     def _check_page_size(self, proposal: Any) -> int:
-        value = int(proposal["value"])
-        if not 0 <= value <= 100_000:
-            raise TraitError(f"LDAPDirectory.page_size must be between 0 and 100000, got {value}")
-        return value
+        return check_page_size(int(proposal["value"]))
 
     timeout = Float(
         10.0,
@@ -327,13 +311,7 @@ class LDAPDirectory(LDAPReading, LoggingConfigurable):
 
     @validate("timeout", "snapshot_timeout")
     def _check_timeout(self, proposal: Any) -> float:
-        value = float(proposal["value"])
-        if not 0 < value <= 3600:
-            raise TraitError(
-                f"LDAPDirectory.{proposal['trait'].name} must be more than 0 and at most 3600 "
-                f"seconds, got {value}"
-            )
-        return value
+        return check_timeout(float(proposal["value"]), proposal["trait"].name)
 
     @default("log")
     def _default_log(self) -> logging.Logger:
