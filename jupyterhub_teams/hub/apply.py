@@ -22,6 +22,7 @@ from ..plan import (
     RevokeGroupShare,
     SetGroupProperties,
     StopServer,
+    unknown_action,
 )
 from .client import HubClient
 
@@ -29,23 +30,25 @@ log = logging.getLogger("jupyterhub_teams.sync")
 
 
 def _call(client: HubClient, action: Action) -> Awaitable[None]:
-    if isinstance(action, CreateUsers):
-        return client.create_users(action.names)
-    if isinstance(action, CreateGroup):
-        return client.create_group(action.group, action.members)
-    if isinstance(action, SetGroupProperties):
-        return client.set_group_properties(action.group, dict(action.properties))
-    if isinstance(action, AddGroupMembers):
-        return client.add_group_members(action.group, action.users)
-    if isinstance(action, RemoveGroupMembers):
-        return client.remove_group_members(action.group, action.users)
-    if isinstance(action, GrantGroupShare):
-        return client.share_with_group(action.owner, action.group, action.scopes)
-    if isinstance(action, RevokeGroupShare):
-        return client.revoke_group_share(action.owner, action.group)
-    if isinstance(action, StopServer):
-        return client.stop_server(action.user)
-    raise TypeError(f"no hub call for {action!r}")  # pragma: no cover
+    match action:
+        case CreateUsers(names=names):
+            return client.create_users(names)
+        case CreateGroup(group=group, members=members):
+            return client.create_group(group, members)
+        case SetGroupProperties(group=group, properties=properties):
+            return client.set_group_properties(group, dict(properties))
+        case AddGroupMembers(group=group, users=users):
+            return client.add_group_members(group, users)
+        case RemoveGroupMembers(group=group, users=users):
+            return client.remove_group_members(group, users)
+        case GrantGroupShare(owner=owner, group=group, scopes=scopes):
+            return client.share_with_group(owner, group, scopes)
+        case RevokeGroupShare(owner=owner, group=group):
+            return client.revoke_group_share(owner, group)
+        case StopServer(user=user):
+            return client.stop_server(user)
+        case _:
+            unknown_action(action)
 
 
 async def apply_actions(client: HubClient, actions: list[Action]) -> None:

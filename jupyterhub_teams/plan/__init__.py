@@ -3,6 +3,7 @@
 from ..model.policy import DEFAULT_ACCOUNTS_GROUP, Policy
 from .actions import (
     Action,
+    ActionBase,
     AddGroupMembers,
     CreateGroup,
     CreateUsers,
@@ -11,6 +12,7 @@ from .actions import (
     RevokeGroupShare,
     SetGroupProperties,
     StopServer,
+    unknown_action,
 )
 from .planner import (
     Plan,
@@ -25,6 +27,7 @@ from .planner import (
 __all__ = [
     "DEFAULT_ACCOUNTS_GROUP",
     "Action",
+    "ActionBase",
     "AddGroupMembers",
     "CreateGroup",
     "CreateUsers",
@@ -40,5 +43,6 @@ __all__ = [
     "desired_record",
     "desired_teams",
     "make_plan",
+    "unknown_action",
     "wanted_users",
 ]

@@ -13,7 +13,8 @@ from jupyterhub_teams.model import (
 )
 from jupyterhub_teams.plan import Policy, make_plan
 from jupyterhub_teams.plan.audit import TeamAudit, audit
-from jupyterhub_teams.plan.simulate import simulate
+
+from .simulated_hub import simulate
 
 POLICY = Policy()
 TEAM_ACCESS = "member of team group {} (use, start and stop)"

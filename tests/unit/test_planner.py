@@ -37,8 +37,9 @@ from jupyterhub_teams.plan import (
     desired_teams,
     make_plan,
 )
-from jupyterhub_teams.plan.simulate import simulate
 from jupyterhub_teams.sources import parse_directory
+
+from .simulated_hub import simulate
 
 DEMO = Path(jupyterhub_teams.__file__).parent / "demo" / "directory.yaml"
 POLICY = Policy()

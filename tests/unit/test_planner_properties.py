@@ -39,7 +39,8 @@ from jupyterhub_teams.plan import (
     desired_teams,
     make_plan,
 )
-from jupyterhub_teams.plan.simulate import simulate
+
+from .simulated_hub import simulate
 
 EXAMPLES = settings(max_examples=300, deadline=None)
 

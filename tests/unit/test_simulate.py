@@ -8,6 +8,7 @@ import pytest
 from jupyterhub_teams.model import HubGroup, HubShare, HubState, HubUser
 from jupyterhub_teams.plan import (
     Action,
+    ActionBase,
     AddGroupMembers,
     CreateGroup,
     CreateUsers,
@@ -17,7 +18,8 @@ from jupyterhub_teams.plan import (
     SetGroupProperties,
     StopServer,
 )
-from jupyterhub_teams.plan.simulate import simulate
+
+from .simulated_hub import simulate
 
 ACCESS = "access:servers!server=collab-t/"
 SERVERS = "servers!server=collab-t/"
@@ -200,9 +202,10 @@ def test_simulate_does_not_change_its_input() -> None:
 
 def test_unknown_action_is_refused() -> None:
     @dataclass(frozen=True)
-    class DeleteUser(Action):
+    class DeleteUser(ActionBase):
         name: str = ""
         kind: str = field(init=False, default="delete-user")
 
-    with pytest.raises(TypeError, match="cannot simulate"):
-        simulate(base(), [DeleteUser("alice")])
+    # (mypy refuses this call: Action is a closed set; at run time the dispatch says so too)
+    with pytest.raises(TypeError, match="not an action of this version"):
+        simulate(base(), [DeleteUser("alice")])  # type: ignore[list-item]
