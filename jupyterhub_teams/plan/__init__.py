@@ -14,15 +14,8 @@ from .actions import (
     StopServer,
     unknown_action,
 )
-from .planner import (
-    Plan,
-    Team,
-    desired_people,
-    desired_record,
-    desired_teams,
-    make_plan,
-    wanted_users,
-)
+from .desired import Desired, Team, desire, desired_people
+from .planner import Plan, desired_record, desired_teams, make_plan, wanted_users
 
 __all__ = [
     "DEFAULT_ACCOUNTS_GROUP",
@@ -31,6 +24,7 @@ __all__ = [
     "AddGroupMembers",
     "CreateGroup",
     "CreateUsers",
+    "Desired",
     "GrantGroupShare",
     "Plan",
     "Policy",
@@ -39,6 +33,7 @@ __all__ = [
     "SetGroupProperties",
     "StopServer",
     "Team",
+    "desire",
     "desired_people",
     "desired_record",
     "desired_teams",

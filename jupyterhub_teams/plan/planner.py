@@ -26,9 +26,6 @@ from ..model.policy import Policy
 from ..naming import (
     InvalidName,
     Refusal,
-    account_name,
-    person_name,
-    resolve_team_names,
     team_name,
 )
 from .actions import (
@@ -42,18 +39,7 @@ from .actions import (
     SetGroupProperties,
     StopServer,
 )
-
-
-@dataclass(frozen=True)
-class Team:
-    """A team as the directory wants it."""
-
-    name: str
-    source_group: str
-    account: str
-    members: frozenset[str]
-    # the directory group's POSIX gid, when it has one (local deployments use it)
-    gid: int | None = None
+from .desired import Desired, Team, desire
 
 
 @dataclass
@@ -106,81 +92,25 @@ def desired_record(team: Team, current: TeamRecord | None, policy: Policy) -> Te
     )
 
 
-def desired_people(
-    snapshot: DirectorySnapshot, policy: Policy
-) -> tuple[dict[str, str], list[Refusal]]:
-    """Directory names of everyone (listed or a member somewhere) → JupyterHub names."""
-    raw = set(snapshot.people)
-    for group in snapshot.groups.values():
-        raw |= group.members
-    by_hub_name: dict[str, list[str]] = {}
-    refusals: list[Refusal] = []
-    for name in sorted(raw):
-        try:
-            by_hub_name.setdefault(person_name(name, policy.account_prefix), []).append(name)
-        except InvalidName as exc:
-            refusals.append(Refusal("person", name, str(exc)))
-    people: dict[str, str] = {}
-    for hub_name, names in by_hub_name.items():
-        if len(names) > 1:
-            for name in names:
-                refusals.append(
-                    Refusal(
-                        "person",
-                        name,
-                        f"{', '.join(map(repr, names))} are all the JupyterHub user {hub_name!r}",
-                    )
-                )
-        else:
-            people[names[0]] = hub_name
-    return people, refusals
-
-
-def team_sources(hub: HubState) -> dict[str, str]:
-    """Team name → the directory group that is the team's source, as the hub records it."""
-    sources: dict[str, str] = {}
-    for group in hub.groups.values():
-        record = group.record
-        if record is not None and record.synced and record.source_group:
-            sources[group.name] = record.source_group
-    return sources
-
-
 def desired_teams(
     snapshot: DirectorySnapshot, policy: Policy, hub: HubState | None = None
 ) -> tuple[dict[str, Team], Plan]:
-    """Teams the directory asks for (by team name), and a plan holding the refusals.
-
-    With ``hub``, a group that is already a team's source keeps its team when a newcomer's name
-    collides with it; without, every colliding group is refused.
-    """
-    plan = Plan()
-    people, person_refusals = desired_people(snapshot, policy)
-    plan.refusals.extend(person_refusals)
-    names, group_refusals = resolve_team_names(
-        snapshot.groups,
-        reserved=(policy.accounts_group,),
-        reserved_prefixes=policy.reserved_team_prefixes(),
-        owners=team_sources(hub) if hub is not None else None,
-        max_length=policy.max_team_name_length,
-    )
-    plan.refusals.extend(group_refusals)
-    teams: dict[str, Team] = {}
-    for group_name, team in names.items():
-        group = snapshot.groups[group_name]
-        members = frozenset(people[m] for m in group.members if m in people)
-        teams[team] = Team(
-            team, group_name, account_name(team, policy.account_prefix), members, group.gid
-        )
-    plan.refusals.sort(key=lambda r: (r.kind, r.name))
+    """Teams the directory asks for (by team name), and a plan holding the refusals (people's
+    and groups'); with ``hub``, contested names are settled against it
+    (:meth:`Desired.teams_in`)."""
+    desired = desire(snapshot, policy)
+    teams, refusals = desired.teams_in(hub)
+    plan = Plan(refusals=sorted([*desired.person_refusals, *refusals], key=_refusal_order))
     return teams, plan
 
 
 def wanted_users(snapshot: DirectorySnapshot, policy: Policy) -> frozenset[str]:
     """The hub names a plan for ``snapshot`` asks about: people and team accounts."""
-    teams, _ = desired_teams(snapshot, policy)
-    people, _ = desired_people(snapshot, policy)
-    return frozenset(people.values()) | {team.account for team in teams.values()}
+    return desire(snapshot, policy).wanted_users
+
+
+def _refusal_order(refusal: Refusal) -> tuple[str, str]:
+    return (refusal.kind, refusal.name)
 
 
 def make_plan(
@@ -189,34 +119,21 @@ def make_plan(
     policy: Policy | None = None,
     *,
     allow_large_removal: bool = False,
+    desired: Desired | None = None,
 ) -> Plan:
     """Everything a sync would do to bring ``hub`` to what ``snapshot`` asks for.
+
+    ``desired`` is what :func:`~.desired.desire` made of ``snapshot``, when the caller has it
+    already (the sync computes it once, to know which users to read).
 
     Removals beyond the policy's large-removal limit go to ``plan.held`` instead of
     ``plan.actions`` unless ``allow_large_removal``.
     """
     policy = policy or Policy()
-    teams, plan = desired_teams(snapshot, policy, hub)
-    # A team people created in the hub is theirs: a directory group never takes it over.
-    for name in sorted(teams):
-        group = hub.groups.get(name)
-        record = group.record if group is not None else None
-        if record is not None and not record.synced:
-            plan.refusals.append(
-                Refusal(
-                    "group",
-                    teams.pop(name).source_group,
-                    f"its team name {name!r} belongs to a team created in the hub",
-                )
-            )
-    plan.refusals.sort(key=lambda r: (r.kind, r.name))
-    people, person_refusals = desired_people(snapshot, policy)
-    # People refused because two directory names collide keep the teams they are in,
-    # as teams of refused groups do: a naming problem never revokes access.
-    frozen_people: set[str] = set()
-    for refusal in person_refusals:
-        with contextlib.suppress(InvalidName):
-            frozen_people.add(person_name(refusal.name, policy.account_prefix))
+    desired = desired if desired is not None else desire(snapshot, policy)
+    teams, group_refusals = desired.teams_in(hub)
+    plan = Plan(refusals=sorted([*desired.person_refusals, *group_refusals], key=_refusal_order))
+    people, frozen_people = desired.people, desired.frozen_people
     may_remove = snapshot.complete
     if not may_remove:
         plan.notes.append(
@@ -255,18 +172,18 @@ def make_plan(
         members = team.members if policy.create_people else team.members & set(hub.users)
         group = hub.groups.get(team.name)
         current = group.record if group is not None else None
-        desired = desired_record(team, current, policy)
+        wanted = desired_record(team, current, policy)
         if group is None:
             plan.actions.append(CreateGroup(team.name, tuple(sorted(members))))
-            plan.actions.append(SetGroupProperties(team.name, with_record({}, desired), "new team"))
+            plan.actions.append(SetGroupProperties(team.name, with_record({}, wanted), "new team"))
         else:
             if current is None:
                 plan.notes.append(f"adopting the existing hub group {team.name!r} as a team")
             # compared as records: a record written in an older format is not rewritten
-            if current != desired:
+            if current != wanted:
                 reason = "restore retired team" if current and current.retired else "team"
                 plan.actions.append(
-                    SetGroupProperties(team.name, with_record(group.properties, desired), reason)
+                    SetGroupProperties(team.name, with_record(group.properties, wanted), reason)
                 )
             to_add = tuple(sorted(members - group.users))
             if to_add:

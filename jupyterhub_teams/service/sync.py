@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..hub import HubAPIError, HubClient, apply_actions, read_groups, read_plan_state
-from ..plan import Plan, Policy, make_plan, wanted_users
+from ..plan import Plan, Policy, desire, make_plan
 from ..sources import Source, SourceError
 from ..sources.base import BuiltFromHubGroups
 
@@ -59,11 +59,14 @@ async def sync_once(
             snapshot = source.snapshot_from_hub(groups)
         else:
             snapshot = await source.snapshot()
-        wanted = wanted_users(snapshot, policy)
+        # computed once: it says which users to read, and the plan is made of it
+        desired = desire(snapshot, policy)
         state = await read_plan_state(
-            client, policy, wanted, share_sample=share_sample, groups=groups
+            client, policy, desired.wanted_users, share_sample=share_sample, groups=groups
         )
-        report.plan = make_plan(snapshot, state, policy, allow_large_removal=allow_large_removal)
+        report.plan = make_plan(
+            snapshot, state, policy, allow_large_removal=allow_large_removal, desired=desired
+        )
         if apply and report.plan.actions:
             await apply_actions(client, report.plan.actions)
             report.applied = True
