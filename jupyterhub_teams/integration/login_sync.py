@@ -37,8 +37,16 @@ from jupyterhub import orm
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import JupyterHubTeams
+from ..hub.in_process import apply_in_hub
 from ..model import Origin, TeamRecord, record_in, with_record
 from ..naming import InvalidName, person_name, reserved_prefix_reason, team_name
+from ..plan import (
+    Action,
+    AddGroupMembers,
+    CreateGroup,
+    RemoveGroupMembers,
+    SetGroupProperties,
+)
 from ..sources import Source, SourceError
 from ..sources.base import LooksUpOnePerson, MakesClaimTeams, ReadsGroupsAtLogin
 
@@ -84,14 +92,19 @@ def _active_synced_team(group: Any) -> bool:
     return record is not None and record.synced and record.active
 
 
-def _change(db: Any, user: Any, joined: list[Any], left: list[Any]) -> tuple[list[str], list[str]]:
-    if joined or left:
-        for group in joined:
-            user.groups.append(group)
-        for group in left:
-            user.groups.remove(group)
-        db.commit()
-    return sorted(g.name for g in joined), sorted(g.name for g in left)
+def _change(
+    db: Any, user: Any, joined: list[str], left: list[str], created: list[Action], origin: str
+) -> tuple[list[str], list[str]]:
+    """Apply a login's changes as planned actions (the same kinds a sync plans), in one
+    transaction: new claim teams' groups, then joins, then leaves."""
+    actions = [
+        *created,
+        *(AddGroupMembers(team, (user.name,)) for team in sorted(joined)),
+        *(RemoveGroupMembers(team, (user.name,)) for team in sorted(left)),
+    ]
+    if actions:
+        apply_in_hub(db, actions, origin, log)
+    return sorted(joined), sorted(left)
 
 
 def _joinable(group: Any, groups_of_person: set[str], reserved_prefixes: dict[str, str]) -> bool:
@@ -107,7 +120,11 @@ def _joinable(group: Any, groups_of_person: set[str], reserved_prefixes: dict[st
 
 
 def apply_team_memberships(
-    db: Any, user: Any, directory_groups: set[str], teams: JupyterHubTeams
+    db: Any,
+    user: Any,
+    directory_groups: set[str],
+    teams: JupyterHubTeams,
+    origin: str = "login",
 ) -> tuple[list[str], list[str]]:
     """Add ``user`` (an orm.User) to the active directory teams of its directory groups.
 
@@ -121,8 +138,8 @@ def apply_team_memberships(
     missing = set(by_team) - {g.name for g in user.groups}
     candidates = db.query(orm.Group).filter(orm.Group.name.in_(missing)).all() if missing else []
     reserved_prefixes = teams.policy().reserved_team_prefixes()
-    joined = [g for g in candidates if _joinable(g, by_team[g.name], reserved_prefixes)]
-    return _change(db, user, joined, [])
+    joined = [g.name for g in candidates if _joinable(g, by_team[g.name], reserved_prefixes)]
+    return _change(db, user, joined, [], [], origin)
 
 
 def _active_claim_team(group: Any) -> bool:
@@ -141,7 +158,7 @@ def _why_taken(record: TeamRecord | None) -> str:
 
 
 def apply_claim_teams(
-    db: Any, user: Any, paths: set[str], source: Any, hub_log: Any
+    db: Any, user: Any, paths: set[str], source: Any, hub_log: Any, origin: str = "login"
 ) -> tuple[list[str], list[str]]:
     """Make ``user`` a member of exactly the claim teams of its claim ``paths``.
 
@@ -163,20 +180,15 @@ def apply_claim_teams(
     mapping = source.claim_teams(paths, owners=owners, taken=taken)
     for refusal in mapping.refusals:
         hub_log.warning("%s: claim %s", user.name, refusal)
-    wanted = {}
+    created: list[Action] = []
     for team in mapping.teams.values():
-        group = existing.get(team.team)
-        if group is None:
-            group = orm.Group(name=team.team, properties=with_record({}, source.record(team)))
-            db.add(group)
-            hub_log.info(
-                "new claim team %r from %r (account and share follow)", team.team, team.path
-            )
-        wanted[team.team] = group
-    current = {g.name: g for g in user.groups if _active_claim_team(g)}
-    joined = [g for name, g in wanted.items() if name not in current]
-    left = [g for name, g in current.items() if name not in wanted]
-    return _change(db, user, joined, left)
+        if team.team not in existing:
+            properties = with_record({}, source.record(team))
+            reason = f"new claim team from {team.path!r}; the sync adds its account and share"
+            created += [CreateGroup(team.team), SetGroupProperties(team.team, properties, reason)]
+    wanted = set(mapping.teams)
+    current = {g.name for g in user.groups if _active_claim_team(g)}
+    return _change(db, user, sorted(wanted - current), sorted(current - wanted), created, origin)
 
 
 def keep_teams_in_managed_groups(db: Any, user: Any, authentication: dict[str, Any]) -> None:
@@ -214,10 +226,11 @@ async def update_person(
             login_groups(source, user.name, authentication, teams.account_prefix),
             teams.login_timeout,
         )
+        origin = f"{occasion} of {user.name}"
         if isinstance(source, MakesClaimTeams):
-            joined, left = apply_claim_teams(db, user, groups, source, hub_log)
+            joined, left = apply_claim_teams(db, user, groups, source, hub_log, origin)
         else:
-            joined, left = apply_team_memberships(db, user, groups, teams)
+            joined, left = apply_team_memberships(db, user, groups, teams, origin)
     except (SourceError, asyncio.TimeoutError, OSError) as exc:
         reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc)
         hub_log.warning(
@@ -225,7 +238,7 @@ async def update_person(
             "the hub already has",
             *(occasion, user.name, reason),
         )
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, LookupError) as exc:
         db.rollback()
         hub_log.error("%s of %s: team memberships not updated: %s", occasion, user.name, exc)
     else:
