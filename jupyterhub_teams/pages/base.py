@@ -9,13 +9,16 @@ page view (run in ``prepare`` before any method), the current user's expanded sc
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jupyterhub import orm
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 
-from ..model import Origin, TeamRecord, with_record
+from ..hub.in_process import apply_in_hub
+from ..model import Origin, TeamRecord
+from ..plan import Action, SetGroupProperties
 from .rules import Actor, Refused, TeamFacts, create_refusal, created_team, utcnow
 from .views import team_record
 
@@ -83,10 +86,17 @@ class PageHandler(BaseHandler):  # type: ignore[misc]
             now=utcnow(),
         )
 
-    def write_record(self, group: Any, record: TeamRecord) -> None:
-        # a new dict: the hub's JSON column notices replacement, not mutation
-        group.properties = with_record(group.properties, record)
-        self.db.commit()
+    def apply(self, actions: list[Action]) -> None:
+        """Carry out a page's change as planned actions (the kinds a sync plans), in one
+        transaction, each logged with who asked for it."""
+        try:
+            apply_in_hub(self.db, actions, f"Teams page, by {self.current_user.name}", self.log)
+        except Exception:
+            self.db.rollback()
+            raise
+
+    def set_properties(self, group: Any, properties: Mapping[str, Any], why: str) -> Action:
+        return SetGroupProperties(group.name, dict(properties), why)
 
 
 class ActionHandler(PageHandler):

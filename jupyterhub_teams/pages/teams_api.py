@@ -19,6 +19,14 @@ from tornado import web
 
 from ..model import Origin, TeamRecord, with_record
 from ..naming import InvalidName, account_name, team_name
+from ..plan import (
+    AddGroupMembers,
+    CreateGroup,
+    GrantGroupShare,
+    RemoveGroupMembers,
+    RevokeGroupShare,
+    SetGroupProperties,
+)
 from .base import ActionHandler
 from .invites import (
     lifetime_from_seconds,
@@ -46,14 +54,10 @@ def join_url(base_url: str, code: str) -> str:
     return f"{url_path_join(base_url, 'teams/join')}?code={quote(code, safe='')}"
 
 
-def drop_invites_of(group: Any, person: str) -> None:
-    """Withdraw the invitations ``person`` made for ``group`` (they stopped being its admin).
-
-    The caller commits."""
-    invites = load_invites(group.properties or {})
-    kept = [i for i in invites if i.created_by != person]
-    if len(kept) != len(invites):
-        group.properties = store_invites(group.properties or {}, kept)
+def without_invites_of(properties: dict[str, Any], person: str) -> dict[str, Any]:
+    """``properties`` without the invitations ``person`` made (they stopped being an admin)."""
+    invites = load_invites(properties)
+    return store_invites(properties, [i for i in invites if i.created_by != person])
 
 
 class CreateTeamHandler(ActionHandler):
@@ -100,14 +104,7 @@ class CreateTeamHandler(ActionHandler):
             self.users.delete(owner)
             raise web.HTTPError(409, "%s", f"A team or group named {team!r} already exists.")
 
-        accounts = orm.Group.find(self.db, name=self.teams.accounts_group)
-        if accounts is None:
-            accounts = orm.Group(name=self.teams.accounts_group)
-            self.db.add(accounts)
-        accounts.users.append(owner.orm_user)
-        group = orm.Group(name=team)
-        self.db.add(group)
-        group.users = [user.orm_user]
+        accounts_group = self.teams.accounts_group
         record = TeamRecord(
             account=account,
             source_group=typed,
@@ -116,16 +113,20 @@ class CreateTeamHandler(ActionHandler):
             created_by=user.name,
             created_at=isoformat(utcnow()),
         )
-        group.properties = with_record({}, record)
-        self.db.commit()
-        # the same single group share directory teams get: members use, start and stop
-        orm.Share.grant(
-            self.db,
-            owner.orm_user.orm_spawners[""],
-            group,
-            scopes=list(self.teams.policy().share_scopes(account)),
+        join_accounts = (
+            AddGroupMembers(accounts_group, (account,))
+            if orm.Group.find(self.db, name=accounts_group) is not None
+            else CreateGroup(accounts_group, (account,))
         )
-        self.log.info("%s created the team %s (account %s)", user.name, team, account)
+        self.apply(
+            [
+                join_accounts,
+                CreateGroup(team, (user.name,)),
+                SetGroupProperties(team, with_record({}, record), "new ad-hoc team"),
+                # the same single group share directory teams get: members use, start and stop
+                GrantGroupShare(account, team, self.teams.policy().share_scopes(account)),
+            ]
+        )
         self.send(201, {"team": team, "account": account, "name": typed})
 
     def _check_free(self, team: str, account: str) -> None:
@@ -162,8 +163,8 @@ class InvitesHandler(ActionHandler):
         except Refused as refusal:
             raise self.refuse(refusal) from None
         invites = [*prune(load_invites(group.properties or {}), now), invite]
-        group.properties = store_invites(group.properties or {}, invites)
-        self.db.commit()
+        properties = store_invites(group.properties or {}, invites)
+        self.apply([self.set_properties(group, properties, "invitation made")])
         self.send(
             201,
             {
@@ -190,8 +191,8 @@ class InviteHandler(ActionHandler):
         kept = [i for i in invites if i.id != invite_id]
         if len(kept) == len(invites):
             raise web.HTTPError(404, "%s", "There is no such invitation.")
-        group.properties = store_invites(group.properties or {}, kept)
-        self.db.commit()
+        properties = store_invites(group.properties or {}, kept)
+        self.apply([self.set_properties(group, properties, "invitation withdrawn")])
         self.send(204)
 
 
@@ -213,9 +214,7 @@ class MembersHandler(ActionHandler):
             raise self.refuse(refusal) from None
         if target is None or self.is_team_account(target):
             raise web.HTTPError(400, "%s", f"There is nobody called {person!r} on this hub.")
-        group.users.append(target.orm_user)
-        self.db.commit()
-        self.log.info("%s added %s to the team %s", self.current_user.name, person, name)
+        self.apply([AddGroupMembers(group.name, (person,))])
         self.send(200, {"team": group.name, "member": person})
 
 
@@ -229,11 +228,16 @@ class MemberHandler(ActionHandler):
             check_remove_member(self.team_facts(group, record), self.actor(group), person)
         except Refused as refusal:
             raise self.refuse(refusal) from None
-        group.users = [u for u in group.users if u.name != person]
-        drop_invites_of(group, person)
         admins = tuple(a for a in record.admins if a != person)
-        self.write_record(group, replace(record, admins=admins))
-        self.log.info("%s removed %s from the team %s", self.current_user.name, person, name)
+        properties = with_record(
+            without_invites_of(group.properties or {}, person), replace(record, admins=admins)
+        )
+        self.apply(
+            [
+                RemoveGroupMembers(group.name, (person,)),
+                self.set_properties(group, properties, f"{person} left; their invitations end"),
+            ]
+        )
         self.send(204)
 
 
@@ -247,11 +251,14 @@ class AdminHandler(ActionHandler):
         except Refused as refusal:
             raise self.refuse(refusal) from None
         admins = {a for a in record.admins if a != person}
+        properties = dict(group.properties or {})
         if admin:
             admins.add(person)
         else:
-            drop_invites_of(group, person)
-        self.write_record(group, replace(record, admins=tuple(sorted(admins))))
+            properties = without_invites_of(properties, person)
+        properties = with_record(properties, replace(record, admins=tuple(sorted(admins))))
+        verb = "made admin" if admin else "no longer admin; their invitations end"
+        self.apply([self.set_properties(group, properties, f"{person} {verb}")])
         self.send(204)
 
     @web.authenticated
@@ -280,15 +287,19 @@ class TeamHandler(ActionHandler):
             raise self.refuse(refusal) from None
         account = record.account
         owner = self.find_user(account) if account else None
-        if owner is not None:
-            orm.Share.revoke(self.db, owner.orm_user.orm_spawners[""], group)
-        group.users = []
-        group.properties = store_invites(group.properties or {}, [])
         deleted = record.retire(
             admins=(), deleted_by=self.current_user.name, deleted_at=isoformat(utcnow())
         )
-        self.write_record(group, deleted)
-        self.log.info("%s deleted the team %s", self.current_user.name, group.name)
+        properties = with_record(store_invites(group.properties or {}, []), deleted)
+        members = tuple(sorted(u.name for u in group.users))
+        self.apply(
+            [
+                *([RevokeGroupShare(account, group.name)] if owner is not None else []),
+                *([RemoveGroupMembers(group.name, members)] if members else []),
+                self.set_properties(group, properties, "team deleted; account and files kept"),
+            ]
+        )
+        # (a stop needs the hub application, not only its database: the handler asks for it)
         if owner is not None and owner.spawner.active:
             await self.stop_single_user(owner, "")
         self.send(204)

@@ -12,6 +12,7 @@ from tornado import web
 from tornado.httputil import url_concat
 
 from ..model import TeamRecord
+from ..plan import AddGroupMembers
 from .base import PageHandler
 from .invites import find_invite, load_invites, prune, record_use, store_invites, team_of_code
 from .rules import Refused, check_join, utcnow
@@ -193,10 +194,14 @@ class JoinHandler(TeamsBase):
             return
         self.clear_cookie(CODE_COOKIE, path=self._join_path())
         now = utcnow()
-        group.users.append(self.current_user.orm_user)
         invites = record_use(prune(load_invites(group.properties or {}), now), invite)
-        group.properties = store_invites(group.properties or {}, invites)
-        self.db.commit()
+        properties = store_invites(group.properties or {}, invites)
+        self.apply(
+            [
+                AddGroupMembers(group.name, (self.current_user.name,)),
+                self.set_properties(group, properties, "an invitation was used"),
+            ]
+        )
         self.log.info(
             "%s joined the team %s with an invitation", self.current_user.name, group.name
         )
