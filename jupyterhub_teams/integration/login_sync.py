@@ -22,6 +22,11 @@ who is logging in current *now*. Rules:
   are and no other team, so the authenticator manages other groups and jupyterhub-teams teams.
 * Claim sources are applied again when the hub refreshes someone's authentication
   (``refresh_user``), through ``reconcile_auth_state_hook`` (JupyterHub 6.1+).
+
+Changes are planned actions (the kinds a sync plans) applied in the hub's own database session
+by :func:`~jupyterhub_teams.hub.in_process.apply_in_hub`, in one transaction, each logged with
+its origin ("login of alice"): waiting for the hub's REST API while it answers this very login
+is what the hook must not do.
 """
 
 from __future__ import annotations

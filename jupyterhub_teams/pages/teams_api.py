@@ -1,10 +1,12 @@
 """Actions on ad-hoc teams: create one, invite, join, name admins, add and remove members.
 
-People hold no scope that creates users, groups or shares, so these run inside the hub with its
-own objects — ``orm.Group``, the app's ``User`` wrappers, ``orm.Share.grant`` — the way the
-hub's REST handlers do, after the rules in :mod:`.rules` said yes. Each request reads, checks and
-writes without yielding to the event loop in between, so two requests never interleave their
-changes to a team (the hub is one process).
+People hold no scope that creates users, groups or shares, so these run inside the hub, after
+the rules in :mod:`.rules` said yes. A new team's account is created the way ``POST
+/hub/api/users`` creates a user (through the authenticator); every other change is a planned
+action (the kinds a sync plans) applied by :func:`~jupyterhub_teams.hub.in_process.apply_in_hub`
+in one transaction and logged with who asked. Each request reads, checks and writes without
+yielding to the event loop in between, so two requests never interleave their changes to a team
+(the hub is one process).
 """
 
 from __future__ import annotations
