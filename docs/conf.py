@@ -20,9 +20,13 @@ version = release
 
 extensions = [
     "myst_parser",
-    # writes reference/config.md and the _generated/ snippets at every build
+    # the configuration reference, from the options' help text (what JupyterHub uses too)
+    "autodoc_traits",
+    # the _generated/ snippets: CLI help, naming examples, service scopes, plan actions
     "jupyterhub_teams_docs",
 ]
+# options are documented in the order they are defined in, next to the ones they go with
+autodoc_member_order = "bysource"
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 # Names, quotes and dashes in this documentation are literal; do not typeset them.

@@ -1,18 +1,17 @@
 """Sphinx extension: write the parts of the documentation that must follow the code.
 
-At ``builder-inited`` (before Sphinx reads any page) it writes:
+The configuration reference is made by ``autodoc_traits`` from the options' help text. What it
+cannot make is here: tables and examples computed by running this package's code. At
+``builder-inited`` (before Sphinx reads any page) it writes:
 
-* ``reference/config.md`` — every option of :class:`jupyterhub_teams.config.JupyterHubTeams`
-  (name, type, default, help text);
 * ``_generated/service-scopes.md`` — the sync service's scopes, from ``service_scopes()``;
 * ``_generated/cli-*.md`` — the usage text of every command, from ``build_parser()``;
-* ``reference/posix-config.md`` — every option of :class:`jupyterhub_teams.posix.PosixIdentity`;
 * ``_generated/naming-*.md`` — naming examples computed by ``jupyterhub_teams.naming``;
 * ``_generated/posix-names.md`` — system name examples from ``jupyterhub_teams.posix.names``;
 * ``_generated/plan-actions.md`` — the action kinds a plan is made of.
 
 Pages include the snippets with MyST's ``{include}``. Anything the generator cannot document
-(an option without help text, a scope or an action nobody explained) is a Sphinx warning, so a
+(a scope or an action nobody explained) is a Sphinx warning, so a
 ``-W`` build fails instead of publishing a stale or empty page. It also checks every
 ``JupyterHubTeams.<option>`` written in a page against the real options.
 """
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -60,107 +58,6 @@ def _fence(text: str, info: str) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-# -- configuration reference -------------------------------------------------------------------
-
-_TYPE_NAMES = {
-    "Unicode": "str",
-    "Int": "int",
-    "Integer": "int",
-    "Float": "float",
-    "Bool": "bool",
-    "List": "list",
-    "Dict": "dict",
-    "Set": "set",
-    "Tuple": "tuple",
-}
-
-
-def _type_name(trait: Any) -> str:
-    name = _TYPE_NAMES.get(type(trait).__name__, type(trait).__name__)
-    inner = getattr(trait, "_trait", None)
-    if inner is not None:
-        name += f" of {_type_name(inner)}"
-    return name
-
-
-CONFIG_INTRO = [
-    "Every option of jupyterhub-teams is a trait of the `JupyterHubTeams` configurable. Set",
-    "them in `jupyterhub_config.py` *before* `jupyterhub_teams.setup(c)`, which validates",
-    "them: an invalid value stops the hub at startup with a message naming the option.",
-    "The POSIX identity options have [their own page](posix-config.md).",
-]
-POSIX_CONFIG_INTRO = [
-    "The options of the stable POSIX identity ([](../posix.md)) are traits of the",
-    "`PosixIdentity` configurable. Set them in `jupyterhub_config.py` *before*",
-    "`jupyterhub_teams.setup(c)`.",
-]
-
-
-def config_reference(
-    configurable: type[Any] | None = None,
-    title: str = "Configuration reference",
-    intro: list[str] | None = None,
-    anchor: str = "config",
-) -> str:
-    if configurable is None:
-        from jupyterhub_teams.config import JupyterHubTeams
-
-        configurable = JupyterHubTeams
-    owner = configurable.__name__
-    traits = configurable.class_traits(config=True)
-    lines = [
-        GENERATED_NOTE,
-        "",
-        f"# {title}",
-        "",
-        *(intro if intro is not None else CONFIG_INTRO),
-        "",
-        "This page is generated from the code at every documentation build.",
-        "",
-        "## All options and their defaults",
-        "",
-        _fence(
-            "\n".join(f"c.{owner}.{name} = {traits[name].default()!r}" for name in sorted(traits)),
-            "python",
-        ),
-        "| Option | Type | Default |",
-        "|---|---|---|",
-    ]
-    for name in sorted(traits):
-        trait = traits[name]
-        lines.append(
-            f"| {{ref}}`{name} <{anchor}-{name}>` | {_type_name(trait)} | "
-            f"`{_cell(repr(trait.default()))}` |"
-        )
-    lines.append("")
-    for name in sorted(traits):
-        trait = traits[name]
-        help_text = inspect.cleandoc(trait.help or "")
-        if not help_text:
-            log.warning(
-                "%s.%s has no help text; the configuration reference cannot "
-                "document it (add help=...)",
-                owner,
-                name,
-                type="jupyterhub_teams",
-                subtype="config",
-            )
-            help_text = "(undocumented)"
-        lines += [
-            f"({anchor}-{name})=",
-            f"## `{name}`",
-            "",
-            "Type",
-            f": {_type_name(trait)}",
-            "",
-            "Default",
-            f": `{trait.default()!r}`",
-            "",
-            _fence(help_text, "{eval-rst}"),
-        ]
-    return "\n".join(lines).rstrip() + "\n"
 
 
 # -- service scopes ----------------------------------------------------------------------------
@@ -457,15 +354,7 @@ def changelog_fallback(app: Sphinx, docname: str, source: list[str]) -> None:
 def generate(app: Sphinx) -> None:
     src = Path(app.srcdir)
     out = src / "_generated"
-    from jupyterhub_teams.posix import PosixIdentity
 
-    _write(src / "reference" / "config.md", config_reference())
-    _write(
-        src / "reference" / "posix-config.md",
-        config_reference(
-            PosixIdentity, "POSIX identity options", POSIX_CONFIG_INTRO, anchor="posix-config"
-        ),
-    )
     _write(out / "posix-names.md", posix_name_examples())
     _write(out / "service-scopes.md", service_scopes())
     _write(out / "service-scopes-list.md", service_scopes_list())

@@ -1,12 +1,13 @@
 """The documentation builds with no warning, and its configuration reference covers every option.
 
-Sphinx turns every warning into an error here (``-W``): a broken link, a missing page, an option
-without help text, a service scope or plan action the docs do not explain, or a page naming a
+Sphinx turns every warning into an error here (``-W``): a broken link (to an option, too), a
+missing page, a service scope or plan action the docs do not explain, or a page naming a
 ``JupyterHubTeams`` option that does not exist all fail this test.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from jupyterhub_teams.config import JupyterHubTeams
+from jupyterhub_teams.posix import PosixIdentity
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -52,13 +54,19 @@ def test_docs_build_without_warnings_and_document_every_option(tmp_path: Path) -
         f"\n{result.stderr[-8000:]}"
     )
 
-    reference = (DOCS / "reference" / "config.md").read_text(encoding="utf-8")
-    page = (out / "reference" / "config.html").read_text(encoding="utf-8")
-    page_text = re.sub(r"<[^>]+>", "", page)
-    names = JupyterHubTeams.class_trait_names(config=True)
-    assert names, "JupyterHubTeams has no options?"
-    for name in names:
-        assert JupyterHubTeams.class_traits()[name].help.strip(), f"{name} has no help text"
-        assert f"## `{name}`" in reference, f"{name} is missing from reference/config.md"
-        assert f"c.JupyterHubTeams.{name} = " in page_text, f"{name} is missing from the page"
-    assert "(undocumented)" not in reference
+    # the reference pages (autodoc_traits) document every option of both configurables, each
+    # with a link target the other pages point at
+    documented = (
+        (JupyterHubTeams, "config", "jupyterhub_teams.config.JupyterHubTeams"),
+        (PosixIdentity, "posix-config", "jupyterhub_teams.posix.PosixIdentity"),
+    )
+    for cls, page_name, path in documented:
+        page = (out / "reference" / f"{page_name}.html").read_text(encoding="utf-8")
+        page_text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        owner = cls.__name__
+        names = cls.class_trait_names(config=True)
+        assert names, f"{owner} has no options?"
+        for name in names:
+            assert cls.class_traits()[name].help.strip(), f"{owner}.{name} has no help text"
+            assert f"c.{owner}.{name} = " in page_text, f"{owner}.{name} is missing from the page"
+            assert f'id="{path}.{name}"' in page, f"{owner}.{name} has no link target"
