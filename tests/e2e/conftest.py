@@ -11,12 +11,8 @@ from .harness import Hub, Person
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A demo hub on the bundled directory, shared by the tests of one module."""
-    hub = Hub(tmp_path_factory.mktemp("hub")).start()
-    try:
-        hub.wait_for_sync(lambda: hub.group("physics"), what="the first sync")
+    with Hub(tmp_path_factory.mktemp("hub")).synced("physics") as hub:
         yield hub
-    finally:
-        hub.stop()
 
 
 @pytest.fixture

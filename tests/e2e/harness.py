@@ -7,6 +7,7 @@ PID at teardown, also when the test failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -214,6 +215,16 @@ class Hub:
 
     def server_stopped(self, name: str) -> bool:
         return not (self.user(name).get("servers") or {}).get("")
+
+    @contextlib.contextmanager
+    def synced(self, group: str) -> Iterator[Hub]:
+        """The hub started, after its first sync made the team ``group``; stopped on exit."""
+        self.start()
+        try:
+            self.wait_for_sync(lambda: self.group(group), what="the first sync")
+            yield self
+        finally:
+            self.stop()
 
     def wait_for_sync(self, check: Callable[[], Any], what: str, intervals: float = 3) -> Any:
         return wait_for(check, timeout=self.sync_interval * intervals + 10, what=what)

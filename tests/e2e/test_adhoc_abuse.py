@@ -25,12 +25,9 @@ def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         f"c.JupyterHubTeams.adhoc_teams_per_person = {PER_PERSON}\n"
         "c.JupyterHubTeams.adhoc_teams_per_hour = 50\n"
     )
-    hub = Hub(tmp_path_factory.mktemp("abuse"), sync_interval=2, pre_config=limits).start()
-    try:
-        hub.wait_for_sync(lambda: hub.group("physics"), what="the first sync")
+    hub = Hub(tmp_path_factory.mktemp("abuse"), sync_interval=2, pre_config=limits)
+    with hub.synced("physics"):
         yield hub
-    finally:
-        hub.stop()
 
 
 def xsrf_headers(person: Person) -> dict[str, str]:

@@ -137,12 +137,9 @@ def test_teams_a_person_creates_do_not_dilute_the_large_removal_guard(tmp_path: 
 
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    hub = Hub(tmp_path_factory.mktemp("guards"), sync_interval=SYNC_INTERVAL).start()
-    try:
-        hub.wait_for_sync(lambda: hub.group("physics"), what="the first sync")
+    hub = Hub(tmp_path_factory.mktemp("guards"), sync_interval=SYNC_INTERVAL)
+    with hub.synced("physics"):
         yield hub
-    finally:
-        hub.stop()
 
 
 def test_an_emptied_directory_file_is_unavailable_and_retires_nothing(demo_hub: Hub) -> None:

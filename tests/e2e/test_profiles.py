@@ -111,15 +111,11 @@ def post_form(person: Person, path: str, fields: dict[str, str]) -> httpx.Respon
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """The demo hub, with named servers allowed so /hub/spawn/<user>/<server> can be checked."""
-    running = Hub(
+    with Hub(
         tmp_path_factory.mktemp("profiles-hub"),
         extra_config="c.JupyterHub.allow_named_servers = True\n",
-    ).start()
-    try:
-        running.wait_for_sync(lambda: running.group("gpu-users"), what="the first sync")
+    ).synced("gpu-users") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

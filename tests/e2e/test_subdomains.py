@@ -16,16 +16,12 @@ TEAM = "collab-chemistry"  # alice and carol
 
 @pytest.fixture(scope="module")
 def subdomain_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    hub = Hub(
+    with Hub(
         tmp_path_factory.mktemp("subdomains"),
         # Chromium resolves every *.localhost name to the loopback address by itself
         extra_config="c.JupyterHub.subdomain_host = f'http://localhost:{c.JupyterHub.port}'\n",
-    ).start()
-    try:
-        hub.wait_for_sync(lambda: hub.group("chemistry"), what="the first sync")
+    ).synced("chemistry") as hub:
         yield hub
-    finally:
-        hub.stop()
 
 
 @pytest.fixture(scope="module")
