@@ -42,9 +42,17 @@ class Slot:
     class_suffix: str
     build: Callable[[Hook], Hook]
     default: Callable[..., Any]
+    # For a slot holding a value rather than a hook (``authenticator_class``): ours made from
+    # the admin's value; applying it to ours again returns it unchanged.
+    compose_value: Callable[[Any], Any] | None = None
 
     def serves(self, section: str) -> bool:
         return section.endswith(self.class_suffix)
+
+
+def value_slot(name: str, section: str, compose: Callable[[Any], Any]) -> Slot:
+    """A slot whose value we wrap (a class, say) instead of a hook we chain."""
+    return Slot(name, section, lambda then: then, lambda *_: None, compose)
 
 
 class ComposedHook:
@@ -71,6 +79,10 @@ class ComposedHook:
 
 
 def _compose(section: Config, name: str, value: Any, slots: dict[str, Slot]) -> None:
+    compose_value = slots[name].compose_value
+    if compose_value is not None:
+        dict.__setitem__(section, name, compose_value(value))
+        return
     current = dict.get(section, name)
     if isinstance(value, ComposedHook):
         dict.__setitem__(section, name, value)
@@ -120,18 +132,21 @@ def _watch_section(root: Config, key: str, section: Any) -> None:
     slots = {s.name: s for s in _slots_of(root) if s.serves(key)}
     if not slots:
         return
-    for name in slots:
+    for name, slot in slots.items():
         value = dict.get(section, name)
-        if value is not None and not isinstance(value, ComposedHook):
-            dict.__setitem__(section, name, ComposedHook(slots[name], value))
+        if value is not None and slot.compose_value is not None:
+            dict.__setitem__(section, name, slot.compose_value(value))
+        elif value is not None and not isinstance(value, ComposedHook):
+            dict.__setitem__(section, name, ComposedHook(slot, value))
     object.__setattr__(section, _SLOTS, {**_slots_of(section), **slots})
     if type(section) is Config:
         section.__class__ = _WatchedSection
 
 
 def install(c: Config, slots: list[Slot]) -> None:
-    """Put our hooks in ``c``: in each slot's base section, and in every section of a subclass
-    that already sets the slot; then watch ``c`` so later assignments compose too."""
+    """Put our hooks (and wrapped values) in ``c``: in each slot's base section, and in every
+    section of a subclass that already sets the slot; then watch ``c`` so later assignments
+    compose too."""
     object.__setattr__(c, _SLOTS, (*_slots_of(c), *slots))
     for slot in slots:
         base = c[slot.class_suffix]

@@ -23,14 +23,14 @@ from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
-from ..pages import configure_pages, make_revocation_step
+from ..pages import configure_pages, make_revocation_step, with_pages
 from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
 from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
 from .accounts_guard import guard_team_accounts
-from .hooks import Slot, call, install
+from .hooks import Slot, call, install, value_slot
 from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
@@ -245,6 +245,8 @@ def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
         return make_login_guard(teams, make_login_sync(teams, then) if teams.login_sync else then)
 
     slots = [
+        # the pages' handlers, registered by the authenticator (see pages.wiring.with_pages)
+        value_slot("authenticator_class", "JupyterHub", with_pages(teams)),
         Slot("post_auth_hook", "Authenticator", after_login, lambda _a, _h, auth: auth),
         Slot(
             "refresh_user_hook",

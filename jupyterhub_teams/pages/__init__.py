@@ -5,6 +5,11 @@
 configuration.
 """
 
-from .wiring import PAGES_USER_SCOPES, configure_pages, make_revocation_step
+from .wiring import PAGES_USER_SCOPES, configure_pages, make_revocation_step, with_pages
 
-__all__ = ["PAGES_USER_SCOPES", "configure_pages", "make_revocation_step"]
+__all__ = [
+    "PAGES_USER_SCOPES",
+    "configure_pages",
+    "make_revocation_step",
+    "with_pages",
+]

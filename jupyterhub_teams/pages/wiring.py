@@ -1,5 +1,6 @@
-"""``configure_pages(c, teams)``: the pages' handlers, templates and scopes; and the pre-spawn
-step that shortens how long servers trust a share."""
+"""The pages' wiring: their handlers (registered through the authenticator's
+``get_handlers``), templates and scopes, and the pre-spawn step that shortens how long servers
+trust a share."""
 
 from __future__ import annotations
 
@@ -81,20 +82,57 @@ def make_revocation_step(teams: JupyterHubTeams) -> Hook | None:
     return share_revocation_step
 
 
-def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
-    """Add the Teams and Sharing pages to the hub configured by ``c`` (from ``setup(c)``).
+# Set on the authenticator classes made by :func:`with_pages`, so that wrapping one again
+# returns it unchanged.
+_SERVES_PAGES = "_jupyterhub_teams_pages"
 
-    * handlers under the hub's prefix (``c.JupyterHub.extra_handlers``);
+
+def with_pages(teams: JupyterHubTeams) -> Callable[[Any], Any]:
+    """Make an ``authenticator_class`` value (a class, an import string or an entry point name
+    such as ``"dummy"``; None for the hub's default) into a subclass that also registers the
+    pages' handlers, through ``Authenticator.get_handlers``.
+
+    That is how JupyterHub lets an extension add pages under the hub's prefix (NativeAuthenticator
+    adds its sign-up pages the same way); ``JupyterHub.extra_handlers`` is deprecated and warns
+    at every start. The subclass keeps the class's name, so its ``c.<Name>`` settings, log lines
+    and admin views are unchanged.
+    """
+
+    def compose(value: Any) -> Any:
+        from jupyterhub.app import JupyterHub
+
+        trait = JupyterHub.class_traits()["authenticator_class"]
+        base = trait.validate(None, trait.default() if value is None else value)
+        if base.__dict__.get(_SERVES_PAGES):
+            return base
+        routes = handlers(teams)
+
+        def get_handlers(self: Any, app: Any) -> list[tuple[Any, ...]]:
+            return [*base.get_handlers(self, app), *routes]
+
+        namespace = {
+            "get_handlers": get_handlers,
+            _SERVES_PAGES: True,
+            "__module__": base.__module__,
+            "__doc__": base.__doc__,
+        }
+        return type(base.__name__, (base,), namespace)
+
+    return compose
+
+
+def configure_pages(c: Config, teams: JupyterHubTeams) -> None:
+    """Add the Teams and Sharing pages' templates and scopes to the hub configured by ``c``.
+
     * this package's templates after any the admin configured, so an admin's own
       ``page.html`` still wins (the pages then lose only their links in the navigation bar);
     * the scopes people need to share their own servers, added to the ``user`` role
-      (``c.JupyterHub.extra_user_scopes``) when ``user_sharing`` is on;
+      (``c.JupyterHub.extra_user_scopes``) when ``user_sharing`` is on.
 
-    The pre-spawn step shortening how long people's servers trust a share
-    (:func:`make_revocation_step`) is composed with the other hooks by ``setup(c)``.
+    ``setup(c)`` registers the handlers (:func:`with_pages`) and the pre-spawn step shortening
+    how long people's servers trust a share (:func:`make_revocation_step`) with the other hooks.
     """
     section = c.JupyterHub
-    section.extra_handlers = [*(section.get("extra_handlers") or []), *handlers(teams)]
     paths = list(section.get("template_paths") or [])
     if str(TEMPLATES) not in paths:
         section.template_paths = [*paths, str(TEMPLATES)]

@@ -373,3 +373,14 @@ def test_names_with_html_are_text_under_a_base_url(tmp_path: Path, browser: Brow
         shot(admin, "pages-teams-admin")
     finally:
         hub.stop()
+
+
+def test_the_hub_starts_without_a_deprecation_warning_from_jupyterhub_teams(hub: Hub) -> None:
+    # the pages are registered by the authenticator (Authenticator.get_handlers), not through
+    # JupyterHub.extra_handlers, which warns at every start of every hub that sets it
+    alice = Person(hub, "alice").logged_in()
+    assert alice.http.get("/hub/teams").status_code == 200  # (the pages are there)
+    alice.close()
+    log = hub.log_text()
+    warnings = [line for line in log.splitlines() if "deprecat" in line.lower()]
+    assert warnings == [], warnings

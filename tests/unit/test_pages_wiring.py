@@ -23,15 +23,17 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def routes(c: Config) -> set[str]:
-    return {h[0] for h in c.JupyterHub.extra_handlers}
+    """The hub-prefixed routes the configured authenticator registers, as the hub asks for
+    them (``JupyterHub.init_handlers`` calls ``authenticator.get_handlers(app)``)."""
+    authenticator = c.JupyterHub.authenticator_class(config=c)
+    return {h[0] for h in authenticator.get_handlers(None)}
 
 
-def test_pages_are_routed_templated_and_people_may_share(tmp_path: Path) -> None:
+def test_pages_are_templated_and_people_may_share(tmp_path: Path) -> None:
     c = Config()
     c.JupyterHub.template_paths = ["/srv/my-templates"]
     c.JupyterHub.extra_user_scopes = {"access:services"}
     configure_pages(c, JupyterHubTeams(config=c))
-    assert {"/teams", "/sharing", "/teams/join", "/teams/api/teams"} <= routes(c)
     # the admin's own templates keep priority
     assert c.JupyterHub.template_paths == ["/srv/my-templates", str(TEMPLATES)]
     assert c.JupyterHub.extra_user_scopes == {"access:services", *PAGES_USER_SCOPES}
@@ -50,7 +52,52 @@ def test_setup_wires_the_pages(tmp_path: Path) -> None:
     c = Config()
     c.JupyterHubTeams.directory = str(directory)
     setup(c)
+    assert {"/teams", "/sharing", "/teams/join", "/teams/api/teams"} <= routes(c)
+    # not through JupyterHub.extra_handlers, which is deprecated and warns at every start
+    assert "extra_handlers" not in c.JupyterHub
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize(
+    "authenticator", ["dummy", "jupyterhub.auth.DummyAuthenticator", "DummyAuthenticator"]
+)
+def test_the_admins_authenticator_keeps_its_own_handlers_and_serves_the_pages(
+    tmp_path: Path, when: str, authenticator: str
+) -> None:
+    from jupyterhub.auth import DummyAuthenticator
+    from oauthenticator.generic import GenericOAuthenticator
+
+    chosen: Any = DummyAuthenticator if authenticator == "DummyAuthenticator" else authenticator
+    directory = tmp_path / "directory.yaml"
+    directory.write_text("groups: {}\n")
+    c = Config()
+    c.JupyterHubTeams.directory = str(directory)
+    if when == "before":
+        c.JupyterHub.authenticator_class = chosen
+    setup(c)
+    if when == "after":
+        c.JupyterHub.authenticator_class = chosen
+    cls = c.JupyterHub.authenticator_class
+    assert issubclass(cls, DummyAuthenticator) and cls.__name__ == "DummyAuthenticator"
     assert "/teams" in routes(c)
+    # an OAuthenticator keeps its login and callback handlers next to the pages
+    c.JupyterHub.authenticator_class = GenericOAuthenticator
+    assert {"/oauth_login", "/oauth_callback", "/teams"} <= routes(c)
+    # composing is done once: reading or setting our class again does not wrap it again
+    ours = c.JupyterHub.authenticator_class
+    c.JupyterHub.authenticator_class = ours
+    assert c.JupyterHub.authenticator_class is ours
+
+
+def test_without_an_authenticator_class_the_hubs_default_serves_the_pages(tmp_path: Path) -> None:
+    from jupyterhub.auth import PAMAuthenticator
+
+    directory = tmp_path / "directory.yaml"
+    directory.write_text("groups: {}\n")
+    c = Config()
+    c.JupyterHubTeams.directory = str(directory)
+    setup(c)
+    assert issubclass(c.JupyterHub.authenticator_class, PAMAuthenticator)
 
 
 def spawner(name: str, groups: tuple[str, ...] = (), args: list[str] | None = None) -> Any:
