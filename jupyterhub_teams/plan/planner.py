@@ -18,6 +18,7 @@ Pure. Safety rules live here so that every surface (service, CLI, login hook) ge
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,76 +149,14 @@ def make_plan(
             with contextlib.suppress(InvalidName):
                 frozen_teams.add(team_name(refusal.name, policy.max_team_name_length))
 
-    # 1. users: people and team accounts, one request
-    missing_users = []
-    if policy.create_people:
-        missing_users += [n for n in people.values() if n not in hub.users]
-    missing_users += [t.account for t in teams.values() if t.account not in hub.users]
-    if missing_users:
-        plan.actions.append(CreateUsers(tuple(sorted(set(missing_users)))))
-
-    # 2. the accounts group (the service's role is filtered to it)
-    accounts = sorted(t.account for t in teams.values())
-    accounts_group = hub.groups.get(policy.accounts_group)
-    if accounts_group is None:
-        plan.actions.append(CreateGroup(policy.accounts_group, tuple(accounts)))
-    else:
-        missing = tuple(a for a in accounts if a not in accounts_group.users)
-        if missing:
-            plan.actions.append(AddGroupMembers(policy.accounts_group, missing))
-
+    plan.actions += _account_actions(people.values(), teams.values(), hub, policy)
     late: list[Action] = []  # removals and stops come after every grant
     for team in sorted(teams.values(), key=lambda t: t.name):
-        # Only members the hub will know by the time the group is written.
-        members = team.members if policy.create_people else team.members & set(hub.users)
-        group = hub.groups.get(team.name)
-        current = group.record if group is not None else None
-        wanted = desired_record(team, current, policy)
-        if group is None:
-            plan.actions.append(CreateGroup(team.name, tuple(sorted(members))))
-            plan.actions.append(SetGroupProperties(team.name, with_record({}, wanted), "new team"))
-        else:
-            if current is None:
-                plan.notes.append(f"adopting the existing hub group {team.name!r} as a team")
-            # compared as records: a record written in an older format is not rewritten
-            if current != wanted:
-                reason = "restore retired team" if current and current.retired else "team"
-                plan.actions.append(
-                    SetGroupProperties(team.name, with_record(group.properties, wanted), reason)
-                )
-            to_add = tuple(sorted(members - group.users))
-            if to_add:
-                plan.actions.append(AddGroupMembers(team.name, to_add))
-            to_remove = tuple(sorted(group.users - members - frozen_people))
-            if to_remove and may_remove:
-                late.append(RemoveGroupMembers(team.name, to_remove))
-        scopes = policy.share_scopes(team.account)
-        if not _has_group_share(hub, team.account, group, scopes):
-            plan.actions.append(GrantGroupShare(team.account, team.name, scopes))
-
-    # retire managed directory teams whose group is gone
-    for group in sorted(hub.groups.values(), key=lambda g: g.name):
-        record = group.record
-        if record is None or not record.synced or group.name in teams or group.name in frozen_teams:
-            continue
-        account = record.account
-        if not may_remove:
-            continue
-        if _has_group_share(hub, account, group, ()):
-            late.append(RevokeGroupShare(account, group.name))
-        if group.users:
-            late.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
-        owner = hub.users.get(account)
-        if owner is not None and (owner.server_running or owner.server_pending):
-            late.append(StopServer(account, "team retired"))
-        if not record.retired:
-            late.append(
-                SetGroupProperties(
-                    group.name,
-                    with_record(group.properties, record.retire()),
-                    "retire team: its group left the directory",
-                )
-            )
+        early, removals = _team_actions(team, hub, policy, frozen_people, plan.notes)
+        plan.actions += early
+        late += removals if may_remove else []
+    if may_remove:
+        late += _retirements(hub, set(teams) | frozen_teams)
     # Same-kind actions side by side so that they can be applied concurrently; the relative
     # order of kinds is the safety order (create, then grant, then take away).
     plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
@@ -230,6 +169,82 @@ def make_plan(
     else:
         plan.actions.extend(late)
     return plan
+
+
+def _account_actions(
+    people: Iterable[str], teams: Iterable[Team], hub: HubState, policy: Policy
+) -> list[Action]:
+    """Missing people and team accounts (one request), and the accounts group (the service's
+    role is filtered to it) holding every team account."""
+    actions: list[Action] = []
+    teams = list(teams)
+    missing_users = [n for n in people if n not in hub.users] if policy.create_people else []
+    missing_users += [t.account for t in teams if t.account not in hub.users]
+    if missing_users:
+        actions.append(CreateUsers(tuple(sorted(set(missing_users)))))
+    accounts = sorted(t.account for t in teams)
+    accounts_group = hub.groups.get(policy.accounts_group)
+    if accounts_group is None:
+        actions.append(CreateGroup(policy.accounts_group, tuple(accounts)))
+    elif missing := tuple(a for a in accounts if a not in accounts_group.users):
+        actions.append(AddGroupMembers(policy.accounts_group, missing))
+    return actions
+
+
+def _team_actions(
+    team: Team, hub: HubState, policy: Policy, frozen_people: frozenset[str], notes: list[str]
+) -> tuple[list[Action], list[Action]]:
+    """What one wanted team needs: the grants (group, record, members, share), and the
+    removals of members who left (never of people whose names were refused)."""
+    early: list[Action] = []
+    # Only members the hub will know by the time the group is written.
+    members = team.members if policy.create_people else team.members & set(hub.users)
+    group = hub.groups.get(team.name)
+    current = group.record if group is not None else None
+    wanted = desired_record(team, current, policy)
+    to_remove: tuple[str, ...] = ()
+    if group is None:
+        early.append(CreateGroup(team.name, tuple(sorted(members))))
+        early.append(SetGroupProperties(team.name, with_record({}, wanted), "new team"))
+    else:
+        if current is None:
+            notes.append(f"adopting the existing hub group {team.name!r} as a team")
+        # compared as records: a record written in an older format is not rewritten
+        if current != wanted:
+            reason = "restore retired team" if current and current.retired else "team"
+            early.append(
+                SetGroupProperties(team.name, with_record(group.properties, wanted), reason)
+            )
+        if to_add := tuple(sorted(members - group.users)):
+            early.append(AddGroupMembers(team.name, to_add))
+        to_remove = tuple(sorted(group.users - members - frozen_people))
+    scopes = policy.share_scopes(team.account)
+    if not _has_group_share(hub, team.account, group, scopes):
+        early.append(GrantGroupShare(team.account, team.name, scopes))
+    return early, [RemoveGroupMembers(team.name, to_remove)] if to_remove else []
+
+
+def _retirements(hub: HubState, kept: set[str]) -> list[Action]:
+    """Retire the synced teams whose group left the directory (``kept``: the teams wanted or
+    frozen): share revoked, members removed, server stopped, record marked retired."""
+    actions: list[Action] = []
+    for group in sorted(hub.groups.values(), key=lambda g: g.name):
+        record = group.record
+        if record is None or not record.synced or group.name in kept:
+            continue
+        account = record.account
+        if _has_group_share(hub, account, group, ()):
+            actions.append(RevokeGroupShare(account, group.name))
+        if group.users:
+            actions.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
+        owner = hub.users.get(account)
+        if owner is not None and (owner.server_running or owner.server_pending):
+            actions.append(StopServer(account, "team retired"))
+        if not record.retired:
+            retired = with_record(group.properties, record.retire())
+            reason = "retire team: its group left the directory"
+            actions.append(SetGroupProperties(group.name, retired, reason))
+    return actions
 
 
 _CONFIRM = "If the directory is right, confirm with `jupyterhub-teams sync --allow-large-removal`"
