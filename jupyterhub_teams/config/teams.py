@@ -43,6 +43,7 @@ _BOUNDS: dict[str, tuple[float, float | None, str]] = {
     "sync_interval": (1, None, " second"),
     "revocation_interval": (1, 300, ""),
     "share_check_cycles": (1, None, ""),
+    "service_port": (0, 65535, ""),
     "share_revocation_interval": (0, 3600, ""),
     "adhoc_teams_per_person": (0, 10_000, ""),
     "adhoc_teams_per_hour": (0, 10_000, ""),
@@ -229,6 +230,17 @@ class JupyterHubTeams(PageOptions, Configurable):
     api_concurrency = Integer(
         8,
         help="Most hub API requests the sync service has in flight at once.",
+    ).tag(config=True)
+
+    service_port = Integer(
+        0,
+        help="""
+        Port on 127.0.0.1 where the sync service serves its Prometheus metrics; the hub proxies
+        them at ``/services/<service_name>/metrics`` to tokens holding ``read:metrics`` (see
+        the metrics page of the documentation). 0: a free port, chosen when ``setup(c)`` runs.
+        Set one when something else must know it in advance (a firewall rule, a container's
+        exposed ports).
+        """,
     ).tag(config=True)
 
     team_server_command = List(

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 from traitlets.config import Config
 
 from ..integration import setup
+from ..integration.hub_config import free_port
 from ..profiles.demo import demo_profile_list
 
 BUNDLED_DIRECTORY = Path(__file__).with_name("directory.yaml")
 DEMO_ADMIN = "admin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def configure_demo(

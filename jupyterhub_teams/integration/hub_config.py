@@ -13,6 +13,7 @@ Hooks the admin already set are kept and called after ours.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -167,6 +168,13 @@ def source_environment(teams: JupyterHubTeams) -> dict[str, Callable[[Any], str]
     return {name: _from_hub_environment(name) for name in names}
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 _LOCAL_SPAWNERS = ("", "default", "localprocess", "jupyterhub.spawner.LocalProcessSpawner")
 
 
@@ -202,6 +210,8 @@ def setup(c: Config) -> JupyterHubTeams:
     guard_team_accounts(teams.policy())
     environment: dict[str, Any] = {
         "JUPYTERHUB_TEAMS_CONFIG": teams.to_json(),
+        # the hub's metrics namespace, so that the service's metrics sit next to the hub's
+        "JUPYTERHUB_METRICS_PREFIX": _from_hub_environment("JUPYTERHUB_METRICS_PREFIX"),
         **source_environment(teams),
     }
     _append(
@@ -212,6 +222,8 @@ def setup(c: Config) -> JupyterHubTeams:
                 "name": teams.service_name,
                 "command": [sys.executable, "-m", "jupyterhub_teams", "service"],
                 "environment": environment,
+                # where the service serves its metrics (proxied at /services/<name>/)
+                "url": f"http://127.0.0.1:{teams.service_port or free_port()}",
                 "display": False,
             }
         ],

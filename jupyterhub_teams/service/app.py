@@ -1,7 +1,8 @@
 """The hub-managed sync service: a thin shell around :func:`sync_forever`.
 
 The hub starts it with ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN`` (the service's
-least-privilege token) and ``JUPYTERHUB_TEAMS_CONFIG`` (the options ``setup(c)`` validated).
+least-privilege token) and ``JUPYTERHUB_TEAMS_CONFIG`` (the options ``setup(c)`` validated);
+with ``JUPYTERHUB_SERVICE_URL`` it also serves its metrics (:mod:`.web`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import signal
 
 from ..config import JupyterHubTeams
 from ..hub import HubClient
+from .metrics import SyncMetrics
 from .sync import sync_forever
+from .web import serve_metrics
 
 log = logging.getLogger("jupyterhub_teams.service")
 
@@ -28,15 +31,26 @@ async def run_service() -> None:
         loop.add_signal_handler(sig, stop.set)
     source = teams.make_source()
     log.info("jupyterhub-teams sync: %s every %.0f s", source, teams.sync_interval)
-    async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
-        await sync_forever(
-            client,
-            source,
-            teams.policy(),
-            teams.sync_interval,
-            stop,
-            share_check_cycles=teams.share_check_cycles,
-        )
+    metrics = SyncMetrics(type(source).__name__)
+    service_url = os.environ.get("JUPYTERHUB_SERVICE_URL")
+    server = None
+    if service_url:
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+        server = serve_metrics(metrics, service_url, prefix, api_url, token)
+    try:
+        async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
+            await sync_forever(
+                client,
+                source,
+                teams.policy(),
+                teams.sync_interval,
+                stop,
+                share_check_cycles=teams.share_check_cycles,
+                on_report=metrics.observe,
+            )
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..hub import HubAPIError, HubClient, apply_actions, read_groups, read_plan_state
+from ..model import HubState
 from ..plan import Plan, Policy, desire, make_plan
 from ..sources import Source, SourceError
 from ..sources.base import BuiltFromHubGroups
@@ -23,6 +25,10 @@ class SyncReport:
     error: str | None = None
     writes: int = 0
     seconds: float = 0.0
+    # the directory could not be read (else a failed sync failed on the hub's side)
+    directory_unavailable: bool = False
+    # the hub as this sync read it, before applying anything (None when it was not read)
+    state: HubState | None = None
 
     def summary(self) -> str:
         if self.error:
@@ -64,6 +70,7 @@ async def sync_once(
         state = await read_plan_state(
             client, policy, desired.wanted_users, share_sample=share_sample, groups=groups
         )
+        report.state = state
         report.plan = make_plan(
             snapshot, state, policy, allow_large_removal=allow_large_removal, desired=desired
         )
@@ -72,6 +79,7 @@ async def sync_once(
             report.applied = True
     except SourceError as exc:
         report.error = f"directory unavailable ({exc}); nothing was changed"
+        report.directory_unavailable = True
     except HubAPIError as exc:
         report.error = str(exc)
     report.writes = client.writes - writes_before
@@ -86,8 +94,12 @@ async def sync_forever(
     interval: float,
     stop: asyncio.Event | None = None,
     share_check_cycles: int = 10,
+    on_report: Callable[[SyncReport], None] | None = None,
 ) -> None:
-    """Sync every ``interval`` seconds until ``stop`` is set. Never raises on a failed sync."""
+    """Sync every ``interval`` seconds until ``stop`` is set. Never raises on a failed sync.
+
+    ``on_report`` sees every sync's report (the metrics).
+    """
     stop = stop or asyncio.Event()
     reported: set[str] = set()
     cycle = 0
@@ -95,6 +107,8 @@ async def sync_forever(
         # every share is re-read once every `share_check_cycles` syncs; markers vouch between
         report = await sync_once(client, source, policy, share_sample=(cycle, share_check_cycles))
         cycle += 1
+        if on_report is not None:
+            on_report(report)
         if report.error or report.plan.held:
             log.error("%s", report.summary())
         elif report.plan.actions:

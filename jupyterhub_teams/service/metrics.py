@@ -1,0 +1,143 @@
+"""Prometheus metrics of the sync service, on the hub's conventions.
+
+Names are ``<namespace>_teams_<noun>_<verb>_<unit>`` with the hub's namespace
+(``JUPYTERHUB_METRICS_PREFIX``, ``jupyterhub`` by default), durations are seconds histograms,
+and every label value is created up front so that each series exists from the first scrape
+(an alert on a counter's increase needs the series before the first increase). The service
+serves them at ``/services/<service_name>/metrics`` to tokens holding ``read:metrics``, the
+scope that guards the hub's own ``/hub/metrics``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import get_args
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ..model import HubState
+from ..plan.actions import Action
+from .sync import SyncReport
+
+# every action kind a plan can hold (the members of the closed Action union)
+ACTION_KINDS = tuple(sorted(str(cls.kind) for cls in get_args(Action)))
+OUTCOMES = ("applied", "unchanged", "held", "failed")
+TEAM_STATES = ("active", "retired")
+# sync durations: a no-op sync of a small hub takes well under a second, a first sync of
+# 10,000 people minutes
+BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
+class SyncMetrics:
+    """The sync service's metrics, in their own registry (the service is its own process)."""
+
+    def __init__(self, source: str, namespace: str | None = None) -> None:
+        namespace = namespace or os.environ.get("JUPYTERHUB_METRICS_PREFIX") or "jupyterhub"
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.source = source
+        registry = self.registry
+        self.sync_duration = Histogram(
+            "sync_duration_seconds",
+            "Time one sync took (read the directory and the hub, plan, apply), by outcome",
+            ["outcome"],
+            buckets=BUCKETS,
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "sync_last_success_timestamp_seconds",
+            "Unix time of the last sync that read the directory and the hub without error",
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.actions_applied = Counter(
+            "actions_applied",
+            "Actions the sync applied to the hub, by kind",
+            ["kind"],
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.removals_held = Gauge(
+            "removals_held",
+            "Removals and retirements the large-removal guard holds back now (0: none)",
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.directory_errors = Counter(
+            "directory_read_errors",
+            "Syncs that could not read the directory (nothing was changed), by source",
+            ["source"],
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.refusals = Gauge(
+            "refusals",
+            "Directory names the last sync refused (people and groups), with reasons in the log",
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.teams = Gauge(
+            "teams",
+            "Teams in the hub, by state (as the last sync read it)",
+            ["state"],
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        self.memberships = Gauge(
+            "team_memberships",
+            "Memberships of active teams in the hub (as the last sync read it)",
+            namespace=namespace,
+            subsystem="teams",
+            registry=registry,
+        )
+        for outcome in OUTCOMES:
+            self.sync_duration.labels(outcome)
+        for kind in ACTION_KINDS:
+            self.actions_applied.labels(kind)
+        self.directory_errors.labels(source)
+        for state in TEAM_STATES:
+            self.teams.labels(state)
+
+    def observe(self, report: SyncReport, now: float | None = None) -> None:
+        """Record one sync's report."""
+        if report.error is not None:
+            outcome = "failed"
+            if report.directory_unavailable:
+                self.directory_errors.labels(self.source).inc()
+        elif report.plan.held:
+            outcome = "held"
+        elif report.applied:
+            outcome = "applied"
+        else:
+            outcome = "unchanged"
+        self.sync_duration.labels(outcome).observe(report.seconds)
+        if report.error is None:
+            self.last_success.set(now if now is not None else time.time())
+            self.removals_held.set(len(report.plan.held))
+            self.refusals.set(len(report.plan.refusals))
+        if report.applied:
+            for action in report.plan.actions:
+                self.actions_applied.labels(action.kind).inc()
+        if report.state is not None:
+            self.observe_state(report.state)
+
+    def observe_state(self, state: HubState) -> None:
+        counts = {"active": 0, "retired": 0}
+        memberships = 0
+        for group in state.groups.values():
+            record = group.record
+            if record is None:
+                continue
+            counts["retired" if record.retired else "active"] += 1
+            memberships += 0 if record.retired else len(group.users)
+        for name, count in counts.items():
+            self.teams.labels(name).set(count)
+        self.memberships.set(memberships)
