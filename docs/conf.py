@@ -27,6 +27,11 @@ extensions = [
 ]
 # options are documented in the order they are defined in, next to the ones they go with
 autodoc_member_order = "bysource"
+# A link to an option that does not exist ({py:attr} with a wrong target) is a warning, not
+# plain text. Signatures are left without type hints: a configurable's is only (**kwargs), and
+# traitlets' annotation of it (t.Any) is no target Sphinx can find.
+nitpicky = True
+autodoc_typehints = "none"
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 # Names, quotes and dashes in this documentation are literal; do not typeset them.

@@ -11,9 +11,10 @@ cannot make is here: tables and examples computed by running this package's code
 * ``_generated/plan-actions.md`` — the action kinds a plan is made of.
 
 Pages include the snippets with MyST's ``{include}``. Anything the generator cannot document
-(a scope or an action nobody explained) is a Sphinx warning, so a
-``-W`` build fails instead of publishing a stale or empty page. It also checks every
-``JupyterHubTeams.<option>`` written in a page against the real options.
+(a scope or an action nobody explained) is a Sphinx warning, so a ``-W`` build fails instead of
+publishing a stale or empty page. It also checks every ``JupyterHubTeams.<option>`` and
+``PosixIdentity.<option>`` written in a page, code examples included (which no link checks),
+against the real options.
 """
 
 from __future__ import annotations
