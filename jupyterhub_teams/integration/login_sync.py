@@ -34,11 +34,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from jupyterhub import orm
+from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import JupyterHubTeams
@@ -56,6 +58,19 @@ from ..sources import Source, SourceError
 from ..sources.base import LooksUpOnePerson, MakesClaimTeams, ReadsGroupsAtLogin
 
 log = logging.getLogger("jupyterhub_teams.login")
+
+# In the hub's own registry: served at /hub/metrics with the hub's metrics, under its namespace.
+LOGIN_SYNC_DURATION = Histogram(
+    "login_sync_duration_seconds",
+    "Time the login hook took to bring a person's team memberships up to date, by outcome",
+    ["occasion", "outcome"],
+    namespace=os.environ.get("JUPYTERHUB_METRICS_PREFIX") or "jupyterhub",
+    subsystem="teams",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+)
+for _occasion in ("login", "refresh"):
+    for _outcome in ("changed", "unchanged", "unavailable", "failed"):
+        LOGIN_SYNC_DURATION.labels(_occasion, _outcome)
 
 Hook = Callable[..., Any]
 
@@ -226,6 +241,7 @@ async def update_person(
 ) -> None:
     """Read ``user``'s groups (within ``login_timeout``) and apply them; never raises."""
     started = time.perf_counter()
+    outcome = "unchanged"
     try:
         groups = await asyncio.wait_for(
             login_groups(source, user.name, authentication, teams.account_prefix),
@@ -243,16 +259,21 @@ async def update_person(
             "the hub already has",
             *(occasion, user.name, reason),
         )
+        outcome = "unavailable"
     except (SQLAlchemyError, LookupError) as exc:
         db.rollback()
         hub_log.error("%s of %s: team memberships not updated: %s", occasion, user.name, exc)
+        outcome = "failed"
     else:
         if joined or left:
+            outcome = "changed"
             took = (time.perf_counter() - started) * 1000
             hub_log.info(
                 "%s of %s: joined %s, left %s (%.1f ms)",
                 *(occasion, user.name, joined or "none", left or "none", took),
             )
+    finally:
+        LOGIN_SYNC_DURATION.labels(occasion, outcome).observe(time.perf_counter() - started)
 
 
 def _make_source(teams: JupyterHubTeams, occasion: str, name: str, hub_log: Any) -> Any:

@@ -67,3 +67,20 @@ def test_metrics_need_a_token_with_read_metrics(demo_hub: Hub) -> None:
     assert refused.status_code == 403 and "does not hold read:metrics" in refused.json()["message"]
     assert "jupyterhub_teams_" not in refused.text
     alice.close()
+
+
+def test_the_hub_reports_how_long_logins_spent_on_team_memberships(demo_hub: Hub) -> None:
+    bob = Person(demo_hub, "bob").logged_in()
+    bob.close()
+    metrics = demo_hub.api("GET", "metrics")
+    assert metrics.status_code == 200, metrics.text
+    seen = samples(metrics.text)
+    name = "jupyterhub_teams_login_sync_duration_seconds_count"
+    logins = sum(
+        value
+        for (sample, labels), value in seen.items()
+        if sample == name and ("occasion", "login") in labels
+    )
+    assert logins >= 1
+    # every outcome's series is there from the start
+    assert (name, (("occasion", "refresh"), ("outcome", "unavailable"))) in seen
