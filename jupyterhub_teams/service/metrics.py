@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import get_args
+from typing import Any, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -36,67 +36,56 @@ class SyncMetrics:
         namespace = namespace or os.environ.get("JUPYTERHUB_METRICS_PREFIX") or "jupyterhub"
         self.registry = CollectorRegistry(auto_describe=True)
         self.source = source
-        registry = self.registry
+        # every metric: the hub's namespace, our subsystem, this registry
+        common: dict[str, Any] = {
+            "namespace": namespace,
+            "subsystem": "teams",
+            "registry": self.registry,
+        }
         self.sync_duration = Histogram(
             "sync_duration_seconds",
             "Time one sync took (read the directory and the hub, plan, apply), by outcome",
             ["outcome"],
             buckets=BUCKETS,
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.last_success = Gauge(
             "sync_last_success_timestamp_seconds",
             "Unix time of the last sync that read the directory and the hub without error",
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.actions_applied = Counter(
             "actions_applied",
             "Actions the sync applied to the hub, by kind",
             ["kind"],
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.removals_held = Gauge(
             "removals_held",
             "Removals and retirements the large-removal guard holds back now (0: none)",
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.directory_errors = Counter(
             "directory_read_errors",
             "Syncs that could not read the directory (nothing was changed), by source",
             ["source"],
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.refusals = Gauge(
             "refusals",
             "Directory names the last sync refused (people and groups), with reasons in the log",
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.teams = Gauge(
             "teams",
             "Teams in the hub, by state (as the last sync read it)",
             ["state"],
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         self.memberships = Gauge(
             "team_memberships",
             "Memberships of active teams in the hub (as the last sync read it)",
-            namespace=namespace,
-            subsystem="teams",
-            registry=registry,
+            **common,
         )
         for outcome in OUTCOMES:
             self.sync_duration.labels(outcome)
