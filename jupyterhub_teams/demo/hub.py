@@ -48,8 +48,10 @@ def configure_demo(
     c.JupyterHub.authenticator_class = "jupyterhub_teams.demo.auth.DemoAuthenticator"
     c.Authenticator.admin_users = {DEMO_ADMIN}
     c.Authenticator.allowed_users = {DEMO_ADMIN}
-    # people from the directory are created by the sync; they may log in
+    # people from the directory are created by the sync and may log in; before the first sync
+    # the authenticator finds them in the directory itself
     c.Authenticator.allow_existing_users = True
+    c.DemoAuthenticator.directory = str(Path(directory).resolve())
 
     c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
     c.SimpleLocalProcessSpawner.home_dir_template = str(state / "homes" / "{username}")
