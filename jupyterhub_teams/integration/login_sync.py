@@ -107,9 +107,8 @@ def _record(group: Any) -> TeamRecord | None:
     return record_in(group.properties)
 
 
-def _active_synced_team(group: Any) -> bool:
-    record = _record(group)
-    return record is not None and record.synced and record.active
+def _is_active_claim_team(record: TeamRecord | None) -> bool:
+    return record is not None and record.origin is Origin.CLAIMS and record.active
 
 
 def _change(
@@ -131,7 +130,7 @@ def _joinable(group: Any, groups_of_person: set[str], reserved_prefixes: dict[st
     """Whether a login may add someone in ``groups_of_person`` to ``group``: an active directory
     team whose source is one of those groups, with a name the sync does not refuse."""
     record = _record(group)
-    if record is None or not _active_synced_team(group):
+    if record is None or not (record.synced and record.active):
         return False
     return (
         record.source_group in groups_of_person
@@ -162,11 +161,6 @@ def apply_team_memberships(
     return _change(db, user, joined, [], [], origin)
 
 
-def _active_claim_team(group: Any) -> bool:
-    record = _record(group)
-    return record is not None and record.origin is Origin.CLAIMS and record.active
-
-
 def _why_taken(record: TeamRecord | None) -> str:
     if record is None:
         return "an existing hub group that jupyterhub-teams does not manage"
@@ -193,7 +187,7 @@ def apply_claim_teams(
     owners, taken = {}, {}
     for name, group in existing.items():
         record = _record(group)
-        if record is not None and _active_claim_team(group):
+        if record is not None and _is_active_claim_team(record):
             owners[name] = record.claim or ""
         else:
             taken[name] = _why_taken(record)
@@ -207,7 +201,7 @@ def apply_claim_teams(
             reason = f"new claim team from {team.path!r}; the sync adds its account and share"
             created += [CreateGroup(team.team), SetGroupProperties(team.team, properties, reason)]
     wanted = set(mapping.teams)
-    current = {g.name for g in user.groups if _active_claim_team(g)}
+    current = {g.name for g in user.groups if _is_active_claim_team(_record(g))}
     return _change(db, user, sorted(wanted - current), sorted(current - wanted), created, origin)
 
 
