@@ -16,11 +16,10 @@ from .integration import setup
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    # The team server is JupyterHub's single-user extension app, subclassed; jupyter_server
-    # finds an app through its top-level package.
-    from .team_server.app import TeamServerApp
-
-    return [{"module": "jupyterhub_teams.team_server.app", "app": TeamServerApp}]
+    # The single-user side (re-checking open websockets), enabled in every Jupyter Server of
+    # the environment by the jupyter_server_config.d file the package installs; it does
+    # nothing unless the hub asked for it (see jupyterhub_teams.team_server.extension).
+    return [{"module": "jupyterhub_teams.team_server.extension"}]
 
 
 __all__ = ["JupyterHubTeams", "__version__", "setup"]

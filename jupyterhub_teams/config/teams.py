@@ -30,6 +30,7 @@ from ..naming import DEFAULT_ACCOUNT_PREFIX, DEFAULT_MAX_TEAM_NAME_LENGTH
 from ..plan import DEFAULT_ACCOUNTS_GROUP, Policy
 from ..sources.base import Source
 from .page_options import PageOptions
+from .team_server_options import TeamServerOptions
 
 _PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]*[-_.]$")
 # options only the hub uses; they may hold callables, which JSON cannot carry to the service
@@ -57,7 +58,7 @@ def _check_group_vs_prefix(accounts_group: str, prefix: str) -> None:
         )
 
 
-class JupyterHubTeams(PageOptions, Configurable):
+class JupyterHubTeams(TeamServerOptions, PageOptions, Configurable):
     """Team servers for the groups your directory already has."""
 
     directory = Unicode(
@@ -200,18 +201,6 @@ class JupyterHubTeams(PageOptions, Configurable):
         """,
     ).tag(config=True)
 
-    revocation_interval = Integer(
-        10,
-        help="""
-        Seconds a team server trusts the hub's answer about a visitor.
-
-        A member removed from a team gets 403 on their next request after at most this long
-        (stock JupyterHub trusts the answer for 300 s), and their open websockets (kernels,
-        terminals, collaboration) on the team server are closed within about twice this long.
-        Each open browser session costs the hub one ``GET /hub/api/user`` per interval.
-        """,
-    ).tag(config=True)
-
     share_check_cycles = Integer(
         20,
         help="""
@@ -240,19 +229,6 @@ class JupyterHubTeams(PageOptions, Configurable):
         the metrics page of the documentation). 0: a free port, chosen when ``setup(c)`` runs.
         Set one when something else must know it in advance (a firewall rule, a container's
         exposed ports).
-        """,
-    ).tag(config=True)
-
-    team_server_command = List(
-        Unicode(),
-        ["jupyterhub-teams-singleuser"],
-        help="""
-        Command that starts a team server (instead of ``jupyterhub-singleuser``).
-
-        It is JupyterHub's single-user server with two additions: team members are let in
-        by their *current* group membership, and removed members are cut off quickly (see
-        ``revocation_interval``). The image or environment of team servers must have
-        jupyterhub-teams installed.
         """,
     ).tag(config=True)
 

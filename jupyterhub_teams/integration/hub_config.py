@@ -12,6 +12,7 @@ Hooks the admin already set are kept and called after ours.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -24,7 +25,7 @@ from tornado import web
 from traitlets.config import Config
 
 from ..config import JupyterHubTeams
-from ..pages import configure_pages, make_revocation_step, with_pages
+from ..pages import CACHE_OPTION, configure_pages, make_revocation_step, with_pages
 from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
 from ..posix.spawners import PosixLocalProcessSpawner
@@ -32,9 +33,11 @@ from ..profiles import configure_profiles
 from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
 from .accounts_guard import guard_team_accounts
 from .hooks import Slot, call, install, value_slot
+from .hub_fixes import fix_group_share_tokens, skip_consent_for_teammates
 from .login_sync import make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
+log = logging.getLogger("jupyterhub_teams")
 
 # What a team server's own $JUPYTERHUB_API_TOKEN may do: post the team account's activity.
 TEAM_SERVER_TOKEN_SCOPES = ("users:activity!user",)
@@ -108,7 +111,11 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, steps: Iterable[H
     async def team_spawn_hook(spawner: Any) -> None:
         team = team_served_by(spawner.user, teams)
         if team is not None:
-            spawner.cmd = list(teams.team_server_command)
+            if teams.team_server_command:
+                spawner.cmd = list(teams.team_server_command)
+            # the hub's answer about a visitor is trusted this long (stock: 300 s)
+            kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
+            spawner.args = [*kept, f"{CACHE_OPTION}={teams.revocation_interval}"]
             spawner.environment = {
                 **spawner.environment,
                 "JUPYTERHUB_TEAMS_GROUP": team,
@@ -240,10 +247,30 @@ def setup(c: Config) -> JupyterHubTeams:
             }
         ],
     )
+    apply_hub_fixes(teams)
     install_hooks(c, teams)
     configure_profiles(c, teams)
     configure_pages(c, teams)
     return teams
+
+
+DEPRECATED_COMMAND = "jupyterhub-teams-singleuser"
+
+
+def apply_hub_fixes(teams: JupyterHubTeams) -> None:
+    """The hub-process changes that let team servers run on stock images (see
+    :mod:`.hub_fixes`), as the options ask."""
+    if teams.fix_group_share_tokens:
+        fix_group_share_tokens()
+    if teams.skip_consent_for_members:
+        skip_consent_for_teammates(teams.team_served_by)
+    if any(DEPRECATED_COMMAND in str(part) for part in teams.team_server_command):
+        log.warning(
+            "c.JupyterHubTeams.team_server_command = %r is deprecated: team servers run the "
+            "image's own command, and jupyterhub-teams, where it is installed next to the "
+            "server, loads as a Jupyter Server extension. Remove the setting.",
+            teams.team_server_command,
+        )
 
 
 def install_hooks(c: Config, teams: JupyterHubTeams) -> None:

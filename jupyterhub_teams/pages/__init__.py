@@ -5,9 +5,16 @@
 configuration.
 """
 
-from .wiring import PAGES_USER_SCOPES, configure_pages, make_revocation_step, with_pages
+from .wiring import (
+    CACHE_OPTION,
+    PAGES_USER_SCOPES,
+    configure_pages,
+    make_revocation_step,
+    with_pages,
+)
 
 __all__ = [
+    "CACHE_OPTION",
     "PAGES_USER_SCOPES",
     "configure_pages",
     "make_revocation_step",

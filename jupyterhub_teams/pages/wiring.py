@@ -78,6 +78,12 @@ def make_revocation_step(teams: JupyterHubTeams) -> Hook | None:
         if not teams.is_team_account(spawner.user):
             kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
             spawner.args = [*kept, f"{CACHE_OPTION}={interval}"]
+            # where jupyterhub-teams is installed next to the server, its extension also
+            # closes a revoked visitor's open kernels and terminals on this interval
+            spawner.environment = {
+                **spawner.environment,
+                "JUPYTERHUB_TEAMS_REVOCATION_INTERVAL": str(interval),
+            }
 
     return share_revocation_step
 

@@ -20,7 +20,9 @@ def test_defaults() -> None:
     assert teams.sync_interval == 15.0
     assert teams.revocation_interval == 10
     assert teams.service_name == "jupyterhub-teams"
-    assert teams.team_server_command == ["jupyterhub-teams-singleuser"]
+    assert teams.team_server_command == []  # the spawner's own command
+    assert teams.fix_group_share_tokens is True
+    assert teams.skip_consent_for_members is True
     assert teams.policy() == Policy()
 
 

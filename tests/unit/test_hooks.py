@@ -68,7 +68,7 @@ def test_an_admins_spawn_hook_runs_once_after_ours_whenever_it_was_set(
     if when == "after":
         c.Spawner.pre_spawn_hook = recorder(calls, "admin")
     team = run_pre_spawn(c, "collab-physics")
-    assert team.cmd == ["jupyterhub-teams-singleuser"]  # ours ran: a team server
+    assert team.environment.get("JUPYTERHUB_TEAMS_GROUP") == "physics"  # ours ran: a team server
     assert team.environment["JUPYTERHUB_TEAMS_GROUP"] == "physics"
     person = run_pre_spawn(c, "alice")
     assert person.cmd == ["jupyterhub-singleuser"]
@@ -81,10 +81,10 @@ def test_a_hook_set_on_a_spawner_subclass_after_setup_keeps_ours(tmp_path: Path)
     jupyterhub_teams.setup(c)
     c.SiteSpawner.pre_spawn_hook = recorder(calls, "site")
     team = run_pre_spawn(c, "collab-physics", SiteSpawner)
-    assert team.cmd == ["jupyterhub-teams-singleuser"]
+    assert team.environment.get("JUPYTERHUB_TEAMS_GROUP") == "physics"
     assert calls == ["site:collab-physics"]
     # the generic section still has ours alone
-    assert run_pre_spawn(c, "collab-physics").cmd == ["jupyterhub-teams-singleuser"]
+    assert run_pre_spawn(c, "collab-physics").environment.get("JUPYTERHUB_TEAMS_GROUP") == "physics"
     assert calls == ["site:collab-physics"]
 
 
@@ -93,7 +93,7 @@ def test_a_subclass_hook_set_before_setup_is_composed_too(tmp_path: Path) -> Non
     calls: list[str] = []
     c.SiteSpawner.pre_spawn_hook = recorder(calls, "site")
     jupyterhub_teams.setup(c)
-    assert run_pre_spawn(c, "collab-physics", SiteSpawner).cmd == ["jupyterhub-teams-singleuser"]
+    assert run_pre_spawn(c, "collab-physics", SiteSpawner).environment.get("JUPYTERHUB_TEAMS_GROUP") == "physics"
     assert calls == ["site:collab-physics"]
 
 
@@ -160,3 +160,29 @@ def test_the_config_stays_a_config_for_everything_else(tmp_path: Path) -> None:
     merged = Config()
     merged.merge(c)
     assert isinstance(merged.Spawner.pre_spawn_hook, ComposedHook)
+
+
+def test_a_team_server_keeps_the_spawners_command_and_trusts_the_hub_briefly(
+    tmp_path: Path,
+) -> None:
+    c = base_config(tmp_path)
+    c.JupyterHubTeams.revocation_interval = 7
+    jupyterhub_teams.setup(c)
+    team = run_pre_spawn(c, "collab-physics")
+    assert team.cmd == ["jupyterhub-singleuser"]  # the image's or spawner's own command
+    assert team.args == ["--HubOAuth.cache_max_age=7"]
+    assert team.environment["JUPYTERHUB_TEAMS_REVOCATION_INTERVAL"] == "7"
+    person = run_pre_spawn(c, "alice")
+    assert "--HubOAuth.cache_max_age=7" not in person.args
+
+
+def test_the_deprecated_team_server_command_still_replaces_the_command(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = base_config(tmp_path)
+    c.JupyterHubTeams.team_server_command = ["jupyterhub-teams-singleuser"]
+    with caplog.at_level("WARNING"):
+        jupyterhub_teams.setup(c)
+    assert "deprecated" in caplog.text
+    assert run_pre_spawn(c, "collab-physics").cmd == ["jupyterhub-teams-singleuser"]
+    assert run_pre_spawn(c, "alice").cmd == ["jupyterhub-singleuser"]

@@ -102,7 +102,7 @@ def test_without_an_authenticator_class_the_hubs_default_serves_the_pages(tmp_pa
 
 def spawner(name: str, groups: tuple[str, ...] = (), args: list[str] | None = None) -> Any:
     user = SimpleNamespace(name=name, groups=[SimpleNamespace(name=g) for g in groups])
-    return SimpleNamespace(user=user, args=list(args or ["--allow-root"]))
+    return SimpleNamespace(user=user, args=list(args or ["--allow-root"]), environment={})
 
 
 def test_people_s_servers_trust_a_share_for_the_configured_time() -> None:
@@ -114,6 +114,8 @@ def test_people_s_servers_trust_a_share_for_the_configured_time() -> None:
     for _ in range(2):  # a second start does not add the option twice
         step(person)
     assert person.args == ["--allow-root", "--HubOAuth.cache_max_age=7"]
+    # the single-user extension re-checks open websockets on the same interval
+    assert person.environment == {"JUPYTERHUB_TEAMS_REVOCATION_INTERVAL": "7"}
     team = spawner("collab-physics", ("jupyterhub-teams-accounts",))
     step(team)
     assert team.args == ["--allow-root"]  # team servers have their own interval
