@@ -276,6 +276,8 @@ class Person:
     def __init__(self, hub: Reachable, name: str, password: str = "demo") -> None:
         self.hub, self.name, self.password = hub, name, password
         self.http = httpx.Client(base_url=hub.url, follow_redirects=False, timeout=60)
+        # the address of every OAuth consent ("Authorize access") page this person was shown
+        self.consent_pages: list[str] = []
 
     def close(self) -> None:
         self.http.close()
@@ -327,6 +329,7 @@ class Person:
                 form = _FormParser()
                 form.feed(r.text)
                 if form.action is not None:
+                    self.consent_pages.append(str(r.url))
                     target = urljoin(str(r.url), form.action or str(r.url))
                     data: dict[str, list[str]] = {}
                     for key, value in form.fields:

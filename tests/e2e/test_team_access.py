@@ -47,6 +47,8 @@ def test_members_open_start_stop_and_nobody_else(
             assert consent_or_lab(response), (
                 f"{name} could not open {account}: {response.status_code}"
             )
+            # a member opens the team's server as their own: no "Authorize access" page
+            assert not [u for u in people[name].consent_pages if account in u], name
             me = people[name].server_api(account, "GET", "api/me").json()
             # each member appears under their own name, not the team account's
             assert me["identity"]["username"] == name

@@ -93,7 +93,10 @@ def test_a_subclass_hook_set_before_setup_is_composed_too(tmp_path: Path) -> Non
     calls: list[str] = []
     c.SiteSpawner.pre_spawn_hook = recorder(calls, "site")
     jupyterhub_teams.setup(c)
-    assert run_pre_spawn(c, "collab-physics", SiteSpawner).environment.get("JUPYTERHUB_TEAMS_GROUP") == "physics"
+    assert (
+        run_pre_spawn(c, "collab-physics", SiteSpawner).environment.get("JUPYTERHUB_TEAMS_GROUP")
+        == "physics"
+    )
     assert calls == ["site:collab-physics"]
 
 

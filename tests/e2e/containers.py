@@ -1,0 +1,103 @@
+"""A private Docker engine and the stock single-user image, for the container tests.
+
+The engine keeps its data under the project's cache folder between runs, so the image is
+imported once; the image's root filesystem is built once per (Debian suite, JupyterHub,
+JupyterLab, jupyter-collaboration) versions by ``scripts/containers/build-image.sh``. The
+image has JupyterHub's single-user server and nothing of jupyterhub-teams: the tests prove
+that team servers need nothing of ours in the image.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import jupyterhub
+
+from .harness import REPO
+
+SCRIPTS = REPO / "scripts" / "containers"
+CACHE = Path(os.environ.get("JUPYTERHUB_TEAMS_CACHE", Path.home() / ".cache" / "jupyterhub-teams"))
+ENGINE_DIR = CACHE / "docker"
+
+
+def image_versions() -> tuple[str, str, str]:
+    """The image gets the single-user side of the hub's own versions."""
+    return jupyterhub.__version__, version("jupyterlab"), version("jupyter-collaboration")
+
+
+def stock_image_tag() -> str:
+    hub, lab, collab = image_versions()
+    return f"jupyterhub-teams-test/stock:2-jh{hub}-lab{lab}-collab{collab}"  # 2: the layout
+
+
+@dataclass
+class Engine:
+    host: str  # the DOCKER_HOST value
+
+    def docker(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(
+            ["docker", *args],
+            env={**os.environ, "DOCKER_HOST": self.host},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def containers(self, **labels: str) -> list[str]:
+        """Names of every container (running or not) with these labels."""
+        filters = [arg for k, v in labels.items() for arg in ("--filter", f"label={k}={v}")]
+        out = self.docker("ps", "-a", "--format", "{{.Names}}", *filters)
+        return [line for line in out.splitlines() if line]
+
+    def has_image(self, tag: str) -> bool:
+        try:
+            self.docker("image", "inspect", tag)
+        except AssertionError:
+            return False
+        return True
+
+
+def start_engine() -> Iterator[Engine]:
+    ENGINE_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(SCRIPTS / "docker-engine.sh"), str(ENGINE_DIR), "start"], check=True)
+    engine = Engine(f"unix://{ENGINE_DIR}/docker.sock")
+    try:
+        yield engine
+    finally:
+        for name in engine.containers():
+            engine.docker("rm", "-f", name)
+        subprocess.run([str(SCRIPTS / "docker-engine.sh"), str(ENGINE_DIR), "stop"], check=True)
+
+
+def ensure_stock_image(engine: Engine) -> str:
+    """The stock image's tag, building and importing it when this engine lacks it."""
+    tag = stock_image_tag()
+    if engine.has_image(tag):
+        return tag
+    started = time.monotonic()
+    tarball = subprocess.run(
+        [str(SCRIPTS / "build-image.sh"), str(CACHE / "images"), *image_versions()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    ).stdout.strip()
+    engine.docker(
+        "import",
+        "-c", "ENV PATH=/opt/jh/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "-c", "ENV LANG=C.UTF-8",
+        "-c", "WORKDIR /tmp",
+        "-c", 'CMD ["jupyterhub-singleuser"]',
+        tarball, tag,
+    )  # fmt: skip
+    print(f"stock image {tag} ready in {time.monotonic() - started:.1f} s")
+    return tag

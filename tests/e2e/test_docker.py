@@ -1,0 +1,328 @@
+"""Team servers, group-restricted profiles and team storage with DockerSpawner, end to end.
+
+A real Docker engine (``containers.py``), the stock single-user image (no jupyterhub-teams in
+it, its own start command), a real hub and proxy, and the hub configuration of
+``docs/docker.md`` run as written: only paths and image names are replaced, and host
+networking is switched on because the test engine has no bridge network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from jupyterhub_teams.demo.hub import BUNDLED_DIRECTORY, free_port
+from jupyterhub_teams.demo.proxy import find_proxy
+
+from .containers import Engine, ensure_stock_image, start_engine
+from .harness import REPO, Hub, Person, consent_or_lab, wait_for
+
+DOCS = REPO / "docs" / "docker.md"
+TEAM = "physics"
+ACCOUNT = f"collab-{TEAM}"
+REFUSED = (302, 403)
+
+
+def docs_config() -> str:
+    """The ``jupyterhub_config.py`` of docs/docker.md, exactly as the page shows it."""
+    text = DOCS.read_text()
+    block = text.split("<!-- docker-config:start -->", 1)[1].split("<!-- docker-config:end -->")[0]
+    return block.strip().removeprefix("```python").removesuffix("```").strip() + "\n"
+
+
+class DockerHub(Hub):
+    """A hub configured by the docs' DockerSpawner config."""
+
+    def __init__(self, state_dir: Path, image: str, gpu_image: str) -> None:
+        super().__init__(state_dir, sync_interval=2)
+        self.teams_root = state_dir / "teams"
+        self.image, self.gpu_image = image, gpu_image
+
+    def write_config(self) -> Path:
+        replaced = {
+            '"/srv/jupyterhub/directory.yaml"': repr(str(self.directory)),
+            '"/srv/jupyterhub/posix-identity.sqlite"': repr(str(self.state_dir / "ids.sqlite")),
+            '"/srv/teams"': repr(str(self.teams_root)),
+            '"quay.io/jupyter/minimal-notebook:hub-6.1.1"': repr(self.image),
+            '"quay.io/jupyter/pytorch-notebook:cuda12-hub-6.1.1"': repr(self.gpu_image),
+        }
+        config = docs_config()
+        for old, new in replaced.items():
+            assert old in config, f"docs/docker.md no longer has {old}"
+            config = config.replace(old, new)
+        before = f"""\
+            c.JupyterHub.services = [{{"name": "test-admin", "api_token": {self.admin_token!r}}}]
+            c.JupyterHub.load_roles = [{{"name": "admin", "services": ["test-admin"]}}]
+            c.JupyterHub.log_level = "DEBUG"
+            c.JupyterHub.bind_url = {self.url!r}
+            c.ConfigurableHTTPProxy.command = {find_proxy(install=False)!r}
+            c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
+            c.DummyAuthenticator.password = "demo"
+            c.JupyterHubTeams.sync_interval = {self.sync_interval}
+            c.PosixIdentity.uid_range = [47100, 47899]
+            c.PosixIdentity.gid_range = [48100, 48899]
+            """
+        # the test engine has only host networking: every server on 127.0.0.1, its own port
+        after = f"""
+            import socket
+            from dockerspawner import DockerSpawner
+
+            class HostNetworkDockerSpawner(DockerSpawner):
+                async def start(self):
+                    with socket.socket() as probe:
+                        probe.bind(("127.0.0.1", 0))
+                        self.port = probe.getsockname()[1]
+                    return await super().start()
+
+                async def get_ip_and_port(self):
+                    return "127.0.0.1", self.port
+
+            c.JupyterHub.spawner_class = HostNetworkDockerSpawner
+            c.DockerSpawner.network_name = "host"
+            c.DockerSpawner.use_internal_ip = True  # no port bindings with host networking
+            c.DockerSpawner.pull_policy = "never"
+            c.Spawner.ip = "127.0.0.1"
+            c.JupyterHub.hub_ip = "127.0.0.1"
+            c.JupyterHub.hub_port = {free_port()}
+            c.JupyterHub.hub_connect_ip = "127.0.0.1"
+            """
+        path = self.state_dir / "jupyterhub_config.py"
+        path.write_text(textwrap.dedent(before) + config + textwrap.dedent(after))
+        return path
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    engines = start_engine()
+    running = next(engines)
+    saved = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = running.host  # the hub inherits it
+    try:
+        yield running
+    finally:
+        if saved is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = saved
+        next(engines, None)
+
+
+@pytest.fixture(scope="module")
+def hub(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
+    image = ensure_stock_image(engine)
+    gpu_image = image.replace("/stock:", "/gpu:")
+    engine.docker("tag", image, gpu_image)
+    state = tmp_path_factory.mktemp("docker-hub")
+    running = DockerHub(state, image, gpu_image)
+    running.directory.write_text(BUNDLED_DIRECTORY.read_text())
+    running.start()
+    try:
+        running.wait_for_sync(lambda: running.group(TEAM), what="the first sync")
+        yield running
+    finally:
+        running.stop()
+        for name in engine.containers():
+            engine.docker("rm", "-f", name)
+
+
+@pytest.fixture(scope="module")
+def people(hub: DockerHub) -> Iterator[dict[str, Person]]:
+    sessions = {n: Person(hub, n).logged_in() for n in ("alice", "bob", "carol", "dave", "erin")}
+    yield sessions
+    for person in sessions.values():
+        person.close()
+
+
+def container_of(engine: Engine, user: str) -> dict[str, Any]:
+    """``docker inspect`` of the container DockerSpawner runs for ``user``'s default server."""
+    for name in engine.containers():
+        found = dict(json.loads(engine.docker("inspect", name))[0])
+        if f"JUPYTERHUB_USER={user}" in found["Config"]["Env"]:
+            return found
+    raise AssertionError(f"no container for {user}: {engine.containers()}")
+
+
+def start(person: Person, hub: Hub, owner: str, options: dict[str, Any] | None = None) -> float:
+    """Start ``owner``'s server as ``person``; returns seconds until it was ready."""
+    began = time.monotonic()
+    body = {"user_options": options} if options else None
+    r = person.hub_api("POST", f"users/{owner}/server", json=body)
+    assert r.status_code in (201, 202), f"{r.status_code} {r.text}\n{hub.log_tail()}"
+    wait_for(lambda: hub.server_ready(owner), 120, what=f"{owner}'s container")
+    return time.monotonic() - began
+
+
+def set_members(hub: Hub, group: str, members: list[str]) -> None:
+    data = yaml.safe_load(hub.directory.read_text())
+    data["groups"][group]["members"] = members
+    hub.directory.write_text(yaml.safe_dump(data))
+
+
+def test_a_team_server_on_the_stock_image_lets_in_exactly_its_members(
+    hub: DockerHub, engine: Engine, people: dict[str, Person]
+) -> None:
+    seconds = start(people["alice"], hub, ACCOUNT)
+    print(f"team server container ready in {seconds:.1f} s")
+    container = container_of(engine, ACCOUNT)
+    assert container["Config"]["Image"] == hub.image
+    # the image's own command, with the hub's arguments after it
+    assert container["Path"] == "jupyterhub-singleuser"
+    assert "--HubOAuth.cache_max_age=10" in container["Args"]
+    assert not engine.docker("run", "--rm", "--network", "none", hub.image, "sh", "-c",
+                             "pip list 2>/dev/null | grep -i jupyterhub-teams || true").strip()  # fmt: skip
+
+    for name in ("alice", "bob"):
+        response = people[name].open(f"/user/{ACCOUNT}/lab")
+        assert consent_or_lab(response), f"{name}: {response.status_code}"
+        assert not [u for u in people[name].consent_pages if ACCOUNT in u], "a consent page"
+        me = people[name].server_api(ACCOUNT, "GET", "api/me").json()
+        assert me["identity"]["username"] == name
+    for name in ("carol", "dave", "erin"):
+        assert people[name].open(f"/user/{ACCOUNT}/lab").status_code == 403, name
+
+    # bob leaves physics: his open session is refused within 30 s
+    bob = people["bob"]
+    assert bob.server_api(ACCOUNT, "GET", "api/status").status_code == 200
+    removed = time.monotonic()
+    set_members(hub, TEAM, ["alice"])
+    wait_for(
+        lambda: bob.server_api(ACCOUNT, "GET", "api/status").status_code in REFUSED,
+        30,
+        interval=0.5,
+        what="bob's open session on the team server to be refused",
+    )
+    print(f"removed member refused after {time.monotonic() - removed:.1f} s")
+    assert people["alice"].server_api(ACCOUNT, "GET", "api/status").status_code == 200
+    set_members(hub, TEAM, ["alice", "bob"])
+    hub.wait_for_sync(
+        lambda: "bob" in (hub.group(TEAM) or {}).get("users", []), what="bob back in physics"
+    )
+
+
+def contents(person: Person, owner: str, path: str) -> httpx.Response:
+    return person.server_api(owner, "GET", f"api/contents/{path}")
+
+
+def write(person: Person, owner: str, path: str, text: str) -> None:
+    body = {"type": "file", "format": "text", "content": text}
+    r = person.server_api(owner, "PUT", f"api/contents/{path}", json=body)
+    assert r.status_code in (200, 201), f"{r.status_code} {r.text}"
+
+
+def mounts(engine: Engine, user: str) -> dict[str, str]:
+    return {m["Destination"]: m["Source"] for m in container_of(engine, user)["Mounts"]}
+
+
+def test_team_storage_is_mounted_for_current_members_only(
+    hub: DockerHub, engine: Engine, people: dict[str, Person]
+) -> None:
+    alice, dave = people["alice"], people["dave"]
+    start(alice, hub, "alice")
+    start(dave, hub, "dave")
+    team_dir = hub.teams_root / TEAM
+    target = f"/home/jovyan/teams/{TEAM}"
+    assert mounts(engine, "alice")[target] == str(team_dir)
+    assert mounts(engine, "alice")["/home/jovyan/teams/chemistry"] == str(
+        hub.teams_root / "chemistry"
+    )
+    assert not [m for m in mounts(engine, "dave") if "/teams/" in m]
+    physics_gid = hub.group(TEAM)["properties"]["jupyterhub_teams"]["gid"]
+    assert team_dir.stat().st_gid == physics_gid
+    assert oct(team_dir.stat().st_mode & 0o7777) == "0o2770"
+
+    # alice writes from her own server; the file carries her uid and the team's gid
+    assert consent_or_lab(alice.open("/user/alice/lab"))
+    write(alice, "alice", f"teams/{TEAM}/from-alice.txt", "hello team")
+    made = (team_dir / "from-alice.txt").stat()
+    assert made.st_uid == 2001  # the directory's uid for alice
+    assert made.st_gid == physics_gid
+    # the team server sees it
+    if not hub.server_ready(ACCOUNT):
+        start(alice, hub, ACCOUNT)
+    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
+    listing = contents(alice, ACCOUNT, f"teams/{TEAM}").json()
+    assert "from-alice.txt" in {item["name"] for item in listing["content"]}
+    # dave's server cannot reach it
+    assert consent_or_lab(dave.open("/user/dave/lab"))
+    assert contents(dave, "dave", f"teams/{TEAM}").status_code == 404
+    for name in ("alice", "dave"):
+        hub.stop_server(name)
+
+
+def test_a_removed_members_next_server_lacks_the_team_and_data_survives(
+    hub: DockerHub, engine: Engine, people: dict[str, Person]
+) -> None:
+    bob = people["bob"]
+    set_members(hub, TEAM, ["alice"])
+    hub.wait_for_sync(
+        lambda: "bob" not in (hub.group(TEAM) or {}).get("users", []), what="bob leaving"
+    )
+    start(bob, hub, "bob")
+    assert f"/home/jovyan/teams/{TEAM}" not in mounts(engine, "bob")
+    gids = container_of(engine, "bob")["HostConfig"]["GroupAdd"] or []
+    physics_gid = hub.group(TEAM)["properties"]["jupyterhub_teams"]["gid"]
+    assert str(physics_gid) not in gids
+    hub.stop_server("bob")
+    set_members(hub, TEAM, ["alice", "bob"])
+
+    # the team server's data survives a stop and a start
+    alice = people["alice"]
+    if not hub.server_ready(ACCOUNT):
+        start(alice, hub, ACCOUNT)
+    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
+    write(alice, ACCOUNT, f"teams/{TEAM}/kept.txt", "still here")
+    hub.stop_server(ACCOUNT)
+    with pytest.raises(AssertionError, match="no container"):
+        container_of(engine, ACCOUNT)  # removed: only the team directory keeps the data
+    start(alice, hub, ACCOUNT)
+    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
+    kept = contents(alice, ACCOUNT, f"teams/{TEAM}/kept.txt").json()
+    assert kept["content"] == "still here"
+    hub.stop_server(ACCOUNT)
+
+
+def profiles_offered(person: Person) -> set[str]:
+    page = person.open(f"/hub/spawn/{person.name}").text
+    return set(re.findall(r'name="profile"[^>]*value="([^"]+)"', page)) or set(
+        re.findall(r'value="([^"]+)"[^>]*name="profile"', page)
+    )
+
+
+def test_profiles_are_restricted_and_a_forged_spawn_creates_no_container(
+    hub: DockerHub, engine: Engine, people: dict[str, Person]
+) -> None:
+    expected = {
+        "alice": {"standard", "large"},
+        "bob": {"standard", "large"},
+        "carol": {"standard"},
+        "dave": {"standard"},
+        "erin": {"standard", "gpu"},
+    }
+    for name, offered in expected.items():
+        assert profiles_offered(people[name]) == offered, name
+
+    before = engine.containers()
+    r = people["dave"].hub_api("POST", "users/dave/server", json={"user_options": {"profile": "gpu"}})
+    assert r.status_code == 403, r.text
+    assert "Profile 'gpu' is not available to you" in r.json()["message"]
+    time.sleep(1)
+    assert engine.containers() == before  # the engine never saw a container for it
+    assert hub.server_stopped("dave")
+
+    # erin's gpu profile starts the gpu image with its overrides
+    start(people["erin"], hub, "erin", {"profile": "gpu"})
+    assert container_of(engine, "erin")["Config"]["Image"] == hub.gpu_image
+    hub.stop_server("erin")
+    start(people["bob"], hub, "bob", {"profile": "large"})
+    assert container_of(engine, "bob")["HostConfig"]["Memory"] == 4 * 1024**3
+    hub.stop_server("bob")
