@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,11 +30,6 @@ ENGINE_DIR = CACHE / "docker"
 def image_versions() -> tuple[str, str, str]:
     """The image gets the single-user side of the hub's own versions."""
     return jupyterhub.__version__, version("jupyterlab"), version("jupyter-collaboration")
-
-
-def stock_image_tag() -> str:
-    hub, lab, collab = image_versions()
-    return f"jupyterhub-teams-test/stock:2-jh{hub}-lab{lab}-collab{collab}"  # 2: the layout
 
 
 @dataclass
@@ -79,25 +75,52 @@ def start_engine() -> Iterator[Engine]:
 
 
 def ensure_stock_image(engine: Engine) -> str:
-    """The stock image's tag, building and importing it when this engine lacks it."""
-    tag = stock_image_tag()
+    """The stock image's tag (named after its cached root filesystem), built and imported
+    when this engine lacks it."""
+    started = time.monotonic()
+    tarball = Path(
+        subprocess.run(
+            [str(SCRIPTS / "build-image.sh"), str(CACHE / "images"), *image_versions()],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        ).stdout.strip()
+    )
+    tag = f"jupyterhub-teams-test/{tarball.stem}:stock"
     if engine.has_image(tag):
         return tag
-    started = time.monotonic()
-    tarball = subprocess.run(
-        [str(SCRIPTS / "build-image.sh"), str(CACHE / "images"), *image_versions()],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    ).stdout.strip()
     engine.docker(
         "import",
         "-c", "ENV PATH=/opt/jh/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "-c", "ENV LANG=C.UTF-8",
         "-c", "WORKDIR /tmp",
         "-c", 'CMD ["jupyterhub-singleuser"]',
-        tarball, tag,
+        str(tarball), tag,
     )  # fmt: skip
     print(f"stock image {tag} ready in {time.monotonic() - started:.1f} s")
+    return tag
+
+
+def ensure_image_with_extension(engine: Engine, stock: str, workdir: Path) -> str:
+    """The stock image plus this checkout of jupyterhub-teams (its wheel, no dependencies:
+    the image already has them), its command unchanged. Built afresh for each run, since the
+    code under test changes."""
+    wheels = workdir / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(REPO), "-w", str(wheels)],
+        check=True,
+        timeout=600,
+    )
+    wheel = next(wheels.glob("jupyterhub_teams-*.whl"))
+    tag = stock.replace(":stock", ":with-extension")
+    builder = f"jupyterhub-teams-build-{os.getpid()}"
+    engine.docker(
+        "run", "--name", builder, "--network", "none", "-v", f"{wheels}:/wheels:ro", stock,
+        "pip", "install", "-q", "--no-deps", "--no-index", f"/wheels/{wheel.name}",
+    )  # fmt: skip
+    try:
+        engine.docker("commit", "-c", 'CMD ["jupyterhub-singleuser"]', builder, tag)
+    finally:
+        engine.docker("rm", "-f", builder)
     return tag

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from jupyterhub_teams.demo.hub import BUNDLED_DIRECTORY, free_port
 from jupyterhub_teams.demo.proxy import find_proxy
 
-from .containers import Engine, ensure_stock_image, start_engine
+from .containers import Engine, ensure_image_with_extension, ensure_stock_image, start_engine
 from .harness import REPO, Hub, Person, consent_or_lab, wait_for
 
 DOCS = REPO / "docs" / "docker.md"
@@ -120,7 +123,7 @@ def engine() -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def hub(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerHub]:
     image = ensure_stock_image(engine)
-    gpu_image = image.replace("/stock:", "/gpu:")
+    gpu_image = image.replace(":stock", ":gpu")
     engine.docker("tag", image, gpu_image)
     state = tmp_path_factory.mktemp("docker-hub")
     running = DockerHub(state, image, gpu_image)
@@ -178,8 +181,10 @@ def test_a_team_server_on_the_stock_image_lets_in_exactly_its_members(
     # the image's own command, with the hub's arguments after it
     assert container["Path"] == "jupyterhub-singleuser"
     assert "--HubOAuth.cache_max_age=10" in container["Args"]
-    assert not engine.docker("run", "--rm", "--network", "none", hub.image, "sh", "-c",
-                             "pip list 2>/dev/null | grep -i jupyterhub-teams || true").strip()  # fmt: skip
+    # nothing of jupyterhub-teams in the image
+    listed = engine.docker("run", "--rm", "--network", "none", hub.image, "pip", "list")
+    assert "jupyterhub" in listed
+    assert "jupyterhub-teams" not in listed
 
     for name in ("alice", "bob"):
         response = people[name].open(f"/user/{ACCOUNT}/lab")
@@ -291,11 +296,17 @@ def test_a_removed_members_next_server_lacks_the_team_and_data_survives(
     hub.stop_server(ACCOUNT)
 
 
-def profiles_offered(person: Person) -> set[str]:
+def profiles_offered(hub: Hub, engine: Engine, person: Person) -> set[str]:
+    """The profiles ``person``'s spawn page offers; with a single one the hub shows no form
+    and starts it: then the running container tells which it was (by its memory limit)."""
     page = person.open(f"/hub/spawn/{person.name}").text
-    return set(re.findall(r'name="profile"[^>]*value="([^"]+)"', page)) or set(
-        re.findall(r'value="([^"]+)"[^>]*name="profile"', page)
-    )
+    offered = set(re.findall(r'name="profile" id="[^"]*" value="([^"]+)"', page))
+    if offered:
+        return offered
+    wait_for(lambda: hub.server_ready(person.name), 120, what=f"{person.name}'s container")
+    memory = container_of(engine, person.name)["HostConfig"]["Memory"]
+    hub.stop_server(person.name)
+    return {"standard"} if memory == 1024**3 else {f"a profile with {memory} bytes"}
 
 
 def test_profiles_are_restricted_and_a_forged_spawn_creates_no_container(
@@ -309,10 +320,12 @@ def test_profiles_are_restricted_and_a_forged_spawn_creates_no_container(
         "erin": {"standard", "gpu"},
     }
     for name, offered in expected.items():
-        assert profiles_offered(people[name]) == offered, name
+        assert profiles_offered(hub, engine, people[name]) == offered, name
 
     before = engine.containers()
-    r = people["dave"].hub_api("POST", "users/dave/server", json={"user_options": {"profile": "gpu"}})
+    r = people["dave"].hub_api(
+        "POST", "users/dave/server", json={"user_options": {"profile": "gpu"}}
+    )
     assert r.status_code == 403, r.text
     assert "Profile 'gpu' is not available to you" in r.json()["message"]
     time.sleep(1)
@@ -326,3 +339,57 @@ def test_profiles_are_restricted_and_a_forged_spawn_creates_no_container(
     start(people["bob"], hub, "bob", {"profile": "large"})
     assert container_of(engine, "bob")["HostConfig"]["Memory"] == 4 * 1024**3
     hub.stop_server("bob")
+
+
+@pytest.fixture(scope="module")
+def extension_hub(
+    hub: DockerHub, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DockerHub]:
+    """The same configuration with an image that has jupyterhub-teams installed."""
+    state = tmp_path_factory.mktemp("docker-extension-hub")
+    image = ensure_image_with_extension(engine, hub.image, state)
+    running = DockerHub(state, image, hub.gpu_image)
+    running.directory.write_text(BUNDLED_DIRECTORY.read_text())
+    running.start()
+    try:
+        running.wait_for_sync(lambda: running.group(TEAM), what="the first sync")
+        yield running
+    finally:
+        running.stop()
+
+
+def test_with_the_extension_a_removed_members_websockets_close(
+    extension_hub: DockerHub, engine: Engine
+) -> None:
+    hub = extension_hub
+    alice, bob = Person(hub, "alice").logged_in(), Person(hub, "bob").logged_in()
+    start(alice, hub, ACCOUNT)
+    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
+    assert consent_or_lab(bob.open(f"/user/{ACCOUNT}/lab"))
+    terminal = bob.server_api(ACCOUNT, "POST", "api/terminals")
+    assert terminal.status_code == 200, terminal.text
+    path = f"/user/{ACCOUNT}/terminals/websocket/{terminal.json()['name']}"
+    socket = connect(
+        bob.websocket_url(path), additional_headers={"Cookie": bob.cookie_header(path)}
+    )
+    closed: list[tuple[float, int | None]] = []
+
+    def drain() -> None:
+        try:
+            while True:
+                socket.recv()
+        except ConnectionClosed as exc:
+            closed.append((time.monotonic(), exc.rcvd.code if exc.rcvd else None))
+
+    threading.Thread(target=drain, daemon=True).start()
+    socket.send('["stdin", "echo still-here\\r"]')
+    removed = time.monotonic()
+    set_members(hub, TEAM, ["alice"])
+    wait_for(lambda: closed, 60, what="bob's terminal websocket to close")
+    seconds = closed[0][0] - removed
+    print(f"with the extension: a removed member's websocket closed after {seconds:.1f} s")
+    assert closed[0][1] == 4403
+    assert alice.server_api(ACCOUNT, "GET", "api/status").status_code == 200
+    hub.stop_server(ACCOUNT)
+    for person in (alice, bob):
+        person.close()
