@@ -10,8 +10,9 @@ whose owner lost access.
 
 It is switched on by the environment the hub gives a server
 (``$JUPYTERHUB_TEAMS_REVOCATION_INTERVAL``, set by ``setup(c)`` for team servers and for
-people's servers while shares are revoked quickly) and does nothing anywhere else. It is enabled for every Jupyter Server in the environment by
-the ``jupyter_server_config.d`` file the package installs, so no image's command changes.
+people's servers while shares are revoked quickly) and does nothing anywhere else. It is
+enabled for every Jupyter Server in the environment by the ``jupyter_server_config.d`` file
+the package installs, so no image's command changes.
 """
 
 from __future__ import annotations
