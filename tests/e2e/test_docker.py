@@ -264,7 +264,7 @@ def test_team_storage_is_mounted_for_current_members_only(
         hub.stop_server(name)
 
 
-def test_a_removed_members_next_server_lacks_the_team_and_data_survives(
+def test_a_removed_members_next_server_lacks_the_team_and_data_survives_retirement(
     hub: DockerHub, engine: Engine, people: dict[str, Person]
 ) -> None:
     bob = people["bob"]
@@ -289,6 +289,25 @@ def test_a_removed_members_next_server_lacks_the_team_and_data_survives(
     hub.stop_server(ACCOUNT)
     with pytest.raises(AssertionError, match="no container"):
         container_of(engine, ACCOUNT)  # removed: only the team directory keeps the data
+    start(alice, hub, ACCOUNT)
+    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
+    kept = contents(alice, ACCOUNT, f"teams/{TEAM}/kept.txt").json()
+    assert kept["content"] == "still here"
+
+    # ... and the team's retirement (the group leaves the directory) and restoration
+    def retired() -> bool:
+        record = (hub.group(TEAM) or {}).get("properties", {}).get("jupyterhub_teams", {})
+        return bool(record.get("retired"))
+
+    saved = yaml.safe_load(hub.directory.read_text())
+    without = yaml.safe_load(hub.directory.read_text())
+    del without["groups"][TEAM]
+    hub.directory.write_text(yaml.safe_dump(without))
+    hub.wait_for_sync(retired, what="physics to be retired")
+    wait_for(lambda: hub.server_stopped(ACCOUNT), 60, what="the retired team server to stop")
+    assert (hub.teams_root / TEAM / "kept.txt").read_text() == "still here"
+    hub.directory.write_text(yaml.safe_dump(saved))
+    hub.wait_for_sync(lambda: not retired(), what="physics to be restored")
     start(alice, hub, ACCOUNT)
     assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
     kept = contents(alice, ACCOUNT, f"teams/{TEAM}/kept.txt").json()
