@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -354,9 +355,39 @@ class Person:
         headers = {"X-XSRFToken": self.cookie("_xsrf", base) or ""}
         return self.http.request(method, f"{base}{path.lstrip('/')}", headers=headers, **kwargs)
 
+    def open_terminal(self, owner: str) -> Any:
+        """A new terminal on ``owner``'s server, its websocket connected (websockets' sync
+        client)."""
+        from websockets.sync.client import connect
+
+        terminal = self.server_api(owner, "POST", "api/terminals")
+        assert terminal.status_code == 200, terminal.text
+        path = f"/user/{owner}/terminals/websocket/{terminal.json()['name']}"
+        return connect(
+            self.websocket_url(path), additional_headers={"Cookie": self.cookie_header(path)}
+        )
+
     def websocket_url(self, path: str) -> str:
         parsed = urlparse(self.hub.url)
         return f"ws://{parsed.netloc}{path}"
+
+
+def closes_of(socket: Any) -> list[tuple[float, int | None]]:
+    """Read a (websockets' sync client) ``socket`` in the background; the list returned gets
+    (monotonic time, close code) once it closes."""
+    from websockets.exceptions import ConnectionClosed
+
+    closed: list[tuple[float, int | None]] = []
+
+    def drain() -> None:
+        try:
+            while True:
+                socket.recv()
+        except ConnectionClosed as exc:
+            closed.append((time.monotonic(), exc.rcvd.code if exc.rcvd else None))
+
+    threading.Thread(target=drain, daemon=True).start()
+    return closed
 
 
 def consent_or_lab(response: httpx.Response) -> bool:

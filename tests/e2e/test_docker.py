@@ -12,7 +12,6 @@ import json
 import os
 import re
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +20,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
-from jupyterhub_teams.demo.hub import BUNDLED_DIRECTORY, free_port
+from jupyterhub_teams.demo.hub import free_port
 from jupyterhub_teams.demo.proxy import find_proxy
 
 from .containers import Engine, ensure_image_with_extension, ensure_stock_image, start_engine
-from .harness import REPO, Hub, Person, consent_or_lab, wait_for
+from .harness import REPO, Hub, Person, closes_of, consent_or_lab, wait_for
 
 DOCS = REPO / "docs" / "docker.md"
 TEAM = "physics"
@@ -126,14 +123,10 @@ def hub(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Do
     gpu_image = image.replace(":stock", ":gpu")
     engine.docker("tag", image, gpu_image)
     state = tmp_path_factory.mktemp("docker-hub")
-    running = DockerHub(state, image, gpu_image)
-    running.directory.write_text(BUNDLED_DIRECTORY.read_text())
-    running.start()
     try:
-        running.wait_for_sync(lambda: running.group(TEAM), what="the first sync")
-        yield running
+        with DockerHub(state, image, gpu_image).synced(TEAM) as running:
+            yield running
     finally:
-        running.stop()
         for name in engine.containers():
             engine.docker("rm", "-f", name)
 
@@ -367,14 +360,8 @@ def extension_hub(
     """The same configuration with an image that has jupyterhub-teams installed."""
     state = tmp_path_factory.mktemp("docker-extension-hub")
     image = ensure_image_with_extension(engine, hub.image, state)
-    running = DockerHub(state, image, hub.gpu_image)
-    running.directory.write_text(BUNDLED_DIRECTORY.read_text())
-    running.start()
-    try:
-        running.wait_for_sync(lambda: running.group(TEAM), what="the first sync")
+    with DockerHub(state, image, hub.gpu_image).synced(TEAM) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_with_the_extension_a_removed_members_websockets_close(
@@ -385,22 +372,8 @@ def test_with_the_extension_a_removed_members_websockets_close(
     start(alice, hub, ACCOUNT)
     assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
     assert consent_or_lab(bob.open(f"/user/{ACCOUNT}/lab"))
-    terminal = bob.server_api(ACCOUNT, "POST", "api/terminals")
-    assert terminal.status_code == 200, terminal.text
-    path = f"/user/{ACCOUNT}/terminals/websocket/{terminal.json()['name']}"
-    socket = connect(
-        bob.websocket_url(path), additional_headers={"Cookie": bob.cookie_header(path)}
-    )
-    closed: list[tuple[float, int | None]] = []
-
-    def drain() -> None:
-        try:
-            while True:
-                socket.recv()
-        except ConnectionClosed as exc:
-            closed.append((time.monotonic(), exc.rcvd.code if exc.rcvd else None))
-
-    threading.Thread(target=drain, daemon=True).start()
+    socket = bob.open_terminal(ACCOUNT)
+    closed = closes_of(socket)
     socket.send('["stdin", "echo still-here\\r"]')
     removed = time.monotonic()
     set_members(hub, TEAM, ["alice"])

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
-from .harness import Hub, Person, consent_or_lab, wait_for
+from .harness import Hub, Person, closes_of, consent_or_lab, wait_for
 
 REFUSED = (403, 404)
 
@@ -48,25 +45,8 @@ def test_removed_member_loses_session_and_websockets(hub: Hub) -> None:
     assert consent_or_lab(alice.open(f"/user/{account}/lab"))
 
     # bob opens a terminal and keeps its websocket open
-    terminal = bob.server_api(account, "POST", "api/terminals")
-    assert terminal.status_code == 200, terminal.text
-    path = f"/user/{account}/terminals/websocket/{terminal.json()['name']}"
-    socket = connect(
-        bob.websocket_url(path), additional_headers={"Cookie": bob.cookie_header(path)}
-    )
-    closed_at: list[float] = []
-    close_codes: list[int | None] = []
-
-    def drain() -> None:
-        try:
-            while True:
-                socket.recv()
-        except ConnectionClosed as exc:
-            close_codes.append(exc.rcvd.code if exc.rcvd else None)
-            closed_at.append(time.monotonic())
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    socket = bob.open_terminal(account)
+    closes = closes_of(socket)
     socket.send('["stdin", "echo still-here\\r"]')
     assert bob.server_api(account, "GET", "api/status").status_code == 200
 
@@ -80,13 +60,11 @@ def test_removed_member_loses_session_and_websockets(hub: Hub) -> None:
         what="bob's open session to be refused",
     )
     refused_after = time.monotonic() - removed_at
-    wait_for(
-        lambda: closed_at, timeout=60 - refused_after, what="bob's terminal websocket to close"
-    )
-    assert close_codes == [4403]
+    wait_for(lambda: closes, timeout=60 - refused_after, what="bob's terminal websocket to close")
+    assert [code for _, code in closes] == [4403]
     print(
         f"removal → session refused {refused_after:.1f} s, "
-        f"websocket closed {closed_at[0] - removed_at:.1f} s"
+        f"websocket closed {closes[0][0] - removed_at:.1f} s"
     )
     # alice, still a member, is unaffected
     assert alice.server_api(account, "GET", "api/status").status_code == 200
