@@ -1,11 +1,31 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .containers import Engine, start_engine
 from .harness import Hub, Person
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The tests' private Docker engine, for DockerSpawner and as the kubelet's runtime;
+    DOCKER_HOST points at it while it runs (hubs started by the tests inherit it)."""
+    engines = start_engine()
+    running = next(engines)
+    saved = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = running.host
+    try:
+        yield running
+    finally:
+        if saved is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = saved
+        next(engines, None)
 
 
 @pytest.fixture(scope="module")

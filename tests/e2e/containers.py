@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import jupyterhub
 
@@ -124,3 +125,61 @@ def ensure_image_with_extension(engine: Engine, stock: str, workdir: Path) -> st
     finally:
         engine.docker("rm", "-f", builder)
     return tag
+
+
+@dataclass
+class Cluster:
+    """A running one-node cluster: its kubeconfig and an admin view of its API."""
+
+    directory: Path
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / "kubeconfig"
+
+    def api(self, path: str) -> Any:
+        import httpx
+        import yaml
+
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        server = config["clusters"][0]["cluster"]["server"]
+        token = config["users"][0]["user"]["token"]
+        # a self-signed certificate made by the test cluster for itself
+        response = httpx.get(
+            f"{server}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            verify=False,  # noqa: S501
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def pods(self, namespace: str = "default") -> dict[str, Any]:
+        items = self.api(f"/api/v1/namespaces/{namespace}/pods")["items"]
+        return {pod["metadata"]["name"]: pod for pod in items}
+
+
+def kube_binaries() -> Path:
+    """Where build-kube.sh keeps (or, the first time, builds) the cluster's binaries."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(SCRIPTS / "build-kube.sh"), str(CACHE / "kube")],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=3600,
+    )
+    print(f"Kubernetes binaries ready in {time.monotonic() - started:.1f} s")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def start_cluster(engine: Engine, directory: Path) -> Iterator[Cluster]:
+    environment = {**os.environ, "DOCKER_HOST": engine.host, "KUBE_BIN": str(kube_binaries())}
+    script = str(SCRIPTS / "kube-cluster.sh")
+    started = time.monotonic()
+    subprocess.run([script, str(directory), "up"], check=True, env=environment, timeout=300)
+    print(f"cluster up in {time.monotonic() - started:.1f} s")
+    try:
+        yield Cluster(directory)
+    finally:
+        subprocess.run([script, str(directory), "down"], check=True, env=environment, timeout=120)

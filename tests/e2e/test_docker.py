@@ -9,7 +9,6 @@ networking is switched on because the test engine has no bridge network.
 from __future__ import annotations
 
 import json
-import os
 import re
 import textwrap
 import time
@@ -24,7 +23,7 @@ import yaml
 from jupyterhub_teams.demo.hub import free_port
 from jupyterhub_teams.demo.proxy import find_proxy
 
-from .containers import Engine, ensure_image_with_extension, ensure_stock_image, start_engine
+from .containers import Engine, ensure_image_with_extension, ensure_stock_image
 from .harness import REPO, Hub, Person, closes_of, consent_or_lab, wait_for
 
 DOCS = REPO / "docs" / "docker.md"
@@ -99,22 +98,6 @@ class DockerHub(Hub):
         path = self.state_dir / "jupyterhub_config.py"
         path.write_text(textwrap.dedent(before) + config + textwrap.dedent(after))
         return path
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    engines = start_engine()
-    running = next(engines)
-    saved = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = running.host  # the hub inherits it
-    try:
-        yield running
-    finally:
-        if saved is None:
-            os.environ.pop("DOCKER_HOST", None)
-        else:
-            os.environ["DOCKER_HOST"] = saved
-        next(engines, None)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,227 @@
+"""Team servers and group-restricted profiles as real pods, with KubeSpawner.
+
+A one-node cluster (``containers.py``: API server, scheduler and kubelet built from Debian's
+sources, the tests' Docker engine as the runtime), the stock single-user image (nothing of
+jupyterhub-teams in it), a real hub and proxy. Pods use the host network, so each listens on
+127.0.0.1 on a port of its own.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jupyterhub_teams.demo.hub import free_port
+from jupyterhub_teams.demo.proxy import find_proxy
+
+from .containers import Cluster, Engine, ensure_stock_image, start_cluster
+from .harness import Hub, Person, consent_or_lab, wait_for
+
+TEAM = "physics"
+ACCOUNT = f"collab-{TEAM}"
+REFUSED = (302, 403)
+
+PROFILES = [
+    {
+        "slug": "standard",
+        "display_name": "Standard",
+        "default": True,
+        "profile_options": {
+            "memory": {
+                "display_name": "Memory",
+                "choices": {
+                    "small": {
+                        "display_name": "1 GB",
+                        "default": True,
+                        "kubespawner_override": {"mem_limit": "1G"},
+                    },
+                    "large": {
+                        "display_name": "4 GB",
+                        "allowed_groups": ["physics"],
+                        "kubespawner_override": {"mem_limit": "4G"},
+                    },
+                },
+            }
+        },
+    },
+    {
+        "slug": "gpu",
+        "display_name": "GPU",
+        "allowed_groups": ["gpu-users"],
+        "kubespawner_override": {"cpu_limit": 2.0},
+    },
+]
+
+
+class KubeHub(Hub):
+    """A hub whose servers are pods of the test cluster."""
+
+    def __init__(self, state_dir: Path, image: str, kubeconfig: Path) -> None:
+        super().__init__(state_dir, sync_interval=2)
+        self.image, self.kubeconfig = image, kubeconfig
+
+    def write_config(self) -> Path:
+        config = f"""\
+            import socket
+
+            import jupyterhub_teams
+            from kubespawner import KubeSpawner
+
+            c.JupyterHub.services = [{{"name": "test-admin", "api_token": {self.admin_token!r}}}]
+            c.JupyterHub.load_roles = [{{"name": "admin", "services": ["test-admin"]}}]
+            c.JupyterHub.log_level = "DEBUG"
+            c.JupyterHub.bind_url = {self.url!r}
+            c.JupyterHub.hub_bind_url = "http://127.0.0.1:{free_port()}"
+            c.ConfigurableHTTPProxy.command = {find_proxy(install=False)!r}
+            c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
+            c.JupyterHub.authenticator_class = "dummy"
+            c.DummyAuthenticator.password = "demo"
+
+            class HostNetworkKubeSpawner(KubeSpawner):
+                async def _start(self):
+                    with socket.socket() as probe:  # every pod on a port of its own
+                        probe.bind(("127.0.0.1", 0))
+                        self.port = probe.getsockname()[1]
+                    return await super()._start()
+
+            c.JupyterHub.spawner_class = HostNetworkKubeSpawner
+            c.KubeSpawner.namespace = "default"
+            c.KubeSpawner.image = {self.image!r}
+            c.KubeSpawner.image_pull_policy = "Never"
+            c.KubeSpawner.uid = 1000
+            c.KubeSpawner.gid = 100
+            c.KubeSpawner.fs_gid = None
+            c.KubeSpawner.environment = {{"HOME": "/home/jovyan"}}
+            c.KubeSpawner.extra_pod_config = {{"hostNetwork": True, "dnsPolicy": "Default"}}
+            c.KubeSpawner.pod_connect_ip = "127.0.0.1"
+            c.KubeSpawner.delete_grace_period = 0
+            c.KubeSpawner.ip = "127.0.0.1"
+            c.KubeSpawner.start_timeout = 120
+            c.KubeSpawner.http_timeout = 60
+            c.KubeSpawner.profile_list = {PROFILES!r}
+
+            c.JupyterHubTeams.directory = {str(self.directory)!r}
+            c.JupyterHubTeams.sync_interval = {self.sync_interval}
+            jupyterhub_teams.setup(c)
+            """
+        path = self.state_dir / "jupyterhub_config.py"
+        path.write_text(textwrap.dedent(config))
+        return path
+
+    def start(self) -> Hub:
+        import os
+
+        os.environ["KUBECONFIG"] = str(self.kubeconfig)  # the hub inherits it
+        return super().start()
+
+
+@pytest.fixture(scope="module")
+def cluster(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    yield from start_cluster(engine, tmp_path_factory.mktemp("cluster"))
+
+
+@pytest.fixture(scope="module")
+def hub(
+    engine: Engine, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KubeHub]:
+    image = ensure_stock_image(engine)
+    state = tmp_path_factory.mktemp("kube-hub")
+    with KubeHub(state, image, cluster.kubeconfig).synced(TEAM) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(hub: KubeHub) -> Iterator[dict[str, Person]]:
+    sessions = {n: Person(hub, n).logged_in() for n in ("alice", "bob", "carol", "dave", "erin")}
+    yield sessions
+    for person in sessions.values():
+        person.close()
+
+
+def pod_of(cluster: Cluster, user: str) -> dict[str, Any] | None:
+    for pod in cluster.pods().values():
+        env = pod["spec"]["containers"][0].get("env") or []
+        if {"name": "JUPYTERHUB_USER", "value": user} in env:
+            return dict(pod)
+    return None
+
+
+def start(person: Person, hub: Hub, owner: str, options: dict[str, Any] | None = None) -> float:
+    began = time.monotonic()
+    body = {"user_options": options} if options else None
+    r = person.hub_api("POST", f"users/{owner}/server", json=body)
+    assert r.status_code in (201, 202), f"{r.status_code} {r.text}\n{hub.log_tail()}"
+    wait_for(lambda: hub.server_ready(owner), 120, what=f"{owner}'s pod")
+    return time.monotonic() - began
+
+
+def set_members(hub: Hub, group: str, members: list[str]) -> None:
+    data = yaml.safe_load(hub.directory.read_text())
+    data["groups"][group]["members"] = members
+    hub.directory.write_text(yaml.safe_dump(data))
+
+
+def test_a_team_server_pod_lets_in_exactly_its_members(
+    hub: KubeHub, cluster: Cluster, people: dict[str, Person]
+) -> None:
+    seconds = start(people["alice"], hub, ACCOUNT)
+    print(f"team server pod ready in {seconds:.1f} s")
+    pod = pod_of(cluster, ACCOUNT)
+    assert pod is not None
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == hub.image
+    assert "--HubOAuth.cache_max_age=10" in container.get("args", [])
+
+    for name in ("alice", "bob"):
+        response = people[name].open(f"/user/{ACCOUNT}/lab")
+        assert consent_or_lab(response), f"{name}: {response.status_code}"
+        assert not [u for u in people[name].consent_pages if ACCOUNT in u]
+    for name in ("carol", "dave", "erin"):
+        assert people[name].open(f"/user/{ACCOUNT}/lab").status_code == 403, name
+
+    bob = people["bob"]
+    removed = time.monotonic()
+    set_members(hub, TEAM, ["alice"])
+    wait_for(
+        lambda: bob.server_api(ACCOUNT, "GET", "api/status").status_code in REFUSED,
+        30,
+        interval=0.5,
+        what="bob's open session on the team server pod to be refused",
+    )
+    print(f"removed member refused by the pod after {time.monotonic() - removed:.1f} s")
+    assert people["alice"].server_api(ACCOUNT, "GET", "api/status").status_code == 200
+    set_members(hub, TEAM, ["alice", "bob"])
+    hub.stop_server(ACCOUNT)
+    wait_for(lambda: pod_of(cluster, ACCOUNT) is None, 60, what="the team server pod to go")
+
+
+def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
+    hub: KubeHub, cluster: Cluster, people: dict[str, Person]
+) -> None:
+    before = set(cluster.pods())
+    # stock KubeSpawner with a filtering profile_list fails with KeyError on a hidden choice
+    forged = {"profile": "standard", "memory": "large"}
+    r = people["dave"].hub_api("POST", "users/dave/server", json={"user_options": forged})
+    assert r.status_code == 403, r.text
+    assert "Choice 'large' of option 'memory'" in r.json()["message"]
+    r = people["dave"].hub_api(
+        "POST", "users/dave/server", json={"user_options": {"profile": "gpu"}}
+    )
+    assert r.status_code == 403, r.text
+    assert "Profile 'gpu' is not available to you" in r.json()["message"]
+    time.sleep(1)
+    assert set(cluster.pods()) == before  # the API server never saw a pod for it
+    assert hub.server_stopped("dave")
+
+    # alice may have the large choice: her pod carries its memory limit
+    start(people["alice"], hub, "alice", {"profile": "standard", "memory": "large"})
+    pod = pod_of(cluster, "alice")
+    assert pod is not None
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "4G"
+    hub.stop_server("alice")
