@@ -116,6 +116,14 @@ def make_spawn_hook(teams: JupyterHubTeams, then: Hook | None, steps: Iterable[H
             # the hub's answer about a visitor is trusted this long (stock: 300 s)
             kept = [a for a in spawner.args if not str(a).startswith(CACHE_OPTION + "=")]
             spawner.args = [*kept, f"{CACHE_OPTION}={teams.revocation_interval}"]
+            if not spawner.cmd and "KubeSpawner" in {c.__name__ for c in type(spawner).__mro__}:
+                spawner.log.warning(
+                    "%s: KubeSpawner drops arguments when its cmd is unset (the image's CMD), "
+                    "so this team server trusts the hub for 300 s instead of %s s: set "
+                    "c.KubeSpawner.cmd (z2jh: singleuser.cmd, jupyterhub-singleuser by default)",
+                    spawner.user.name,
+                    teams.revocation_interval,
+                )
             spawner.environment = {
                 **spawner.environment,
                 "JUPYTERHUB_TEAMS_GROUP": team,

@@ -94,6 +94,7 @@ class KubeHub(Hub):
             c.KubeSpawner.namespace = "default"
             c.KubeSpawner.image = {self.image!r}
             c.KubeSpawner.image_pull_policy = "Never"
+            c.KubeSpawner.cmd = ["jupyterhub-singleuser"]  # z2jh's singleuser.cmd default
             c.KubeSpawner.uid = 1000
             c.KubeSpawner.gid = 100
             c.KubeSpawner.fs_gid = None
@@ -223,5 +224,6 @@ def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
     start(people["alice"], hub, "alice", {"profile": "standard", "memory": "large"})
     pod = pod_of(cluster, "alice")
     assert pod is not None
-    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "4G"
+    # KubeSpawner turns "4G" into bytes
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == str(4 * 1024**3)
     hub.stop_server("alice")
