@@ -153,6 +153,17 @@ class PosixIdentity(Configurable):
         """,
     ).tag(config=True)
 
+    team_host_paths = Bool(
+        False,
+        help="""
+        KubeSpawner without ``team_volume_claim``: mount each team directory
+        (``<team_directory_root>/<team>``) into pods as a ``hostPath`` volume of the node.
+        Only for a cluster of one node on the hub's machine, or nodes that all mount one
+        shared filesystem at ``team_directory_root`` where the hub does too (the hub makes the
+        directories); otherwise use ``team_volume_claim``.
+        """,
+    ).tag(config=True)
+
     @validate("home_root", "team_directory_root")
     def _check_absolute(self, proposal: Any) -> str:
         value = str(proposal["value"])

@@ -153,6 +153,7 @@ class PosixHook:
                 umask=self.options.umask,
                 container_teams_path=self.options.container_teams_path,
                 volume_claim=self.options.team_volume_claim,
+                host_paths=self.options.team_host_paths,
             )
         except (IdentityRefused, UnsupportedSpawner) as exc:
             spawner.log.error("%s: POSIX identity refused: %s", name, exc)

@@ -45,10 +45,11 @@ def docker_settings(identity: Identity, container_teams_path: str) -> dict[str, 
 
 
 def kubespawner_settings(
-    identity: Identity, volume_claim: str, container_teams_path: str
+    identity: Identity, volume_claim: str, container_teams_path: str, *, host_paths: bool = False
 ) -> dict[str, Any]:
     """KubeSpawner settings: the pod's security context ids, and team ``subPath`` mounts of
-    the claim ``volume_claim`` (none when it is empty)."""
+    the claim ``volume_claim``, or with ``host_paths`` (and no claim) each team directory as a
+    ``hostPath`` volume of the node; no team mounts otherwise."""
     settings: dict[str, Any] = {
         "uid": identity.uid,
         "gid": identity.gid,
@@ -64,6 +65,17 @@ def kubespawner_settings(
              "subPath": team}
             for team, _ in _mounts(identity)
         ]  # fmt: skip
+    elif host_paths:
+        mounts = list(enumerate(_mounts(identity)))
+        settings["volumes"] = [
+            {"name": f"jupyterhub-teams-{i}",
+             "hostPath": {"path": directory, "type": "Directory"}}
+            for i, (_, directory) in mounts
+        ]  # fmt: skip
+        settings["volume_mounts"] = [
+            {"name": f"jupyterhub-teams-{i}", "mountPath": f"{container_teams_path}/{team}"}
+            for i, (team, _) in mounts
+        ]
     return settings
 
 
@@ -101,7 +113,13 @@ class UnsupportedSpawner(Exception):
 
 
 def apply_identity(
-    spawner: Any, identity: Identity, *, umask: int, container_teams_path: str, volume_claim: str
+    spawner: Any,
+    identity: Identity,
+    *,
+    umask: int,
+    container_teams_path: str,
+    volume_claim: str,
+    host_paths: bool = False,
 ) -> None:
     """Set ``identity`` on ``spawner`` (any of the four kinds above)."""
     names = _class_names(spawner)
@@ -110,7 +128,9 @@ def apply_identity(
         spawner.posix_umask = umask
         return
     if "KubeSpawner" in names:
-        settings = kubespawner_settings(identity, volume_claim, container_teams_path)
+        settings = kubespawner_settings(
+            identity, volume_claim, container_teams_path, host_paths=host_paths
+        )
     elif "DockerSpawner" in names:
         settings = docker_settings(identity, container_teams_path)
     elif "SystemdSpawner" in names:

@@ -65,6 +65,7 @@ class KubeHub(Hub):
     def __init__(self, state_dir: Path, image: str, kubeconfig: Path) -> None:
         super().__init__(state_dir, sync_interval=2)
         self.image, self.kubeconfig = image, kubeconfig
+        self.teams_root = state_dir / "teams"
 
     def write_config(self) -> Path:
         config = f"""\
@@ -106,6 +107,15 @@ class KubeHub(Hub):
             c.KubeSpawner.start_timeout = 120
             c.KubeSpawner.http_timeout = 60
             c.KubeSpawner.profile_list = {PROFILES!r}
+
+            # stable uids and gids; team directories as hostPath volumes of the one node
+            c.PosixIdentity.enabled = True
+            c.PosixIdentity.create_accounts = False
+            c.PosixIdentity.registry_path = {str(self.state_dir / "ids.sqlite")!r}
+            c.PosixIdentity.uid_range = [47100, 47899]
+            c.PosixIdentity.gid_range = [48100, 48899]
+            c.PosixIdentity.team_directory_root = {str(self.teams_root)!r}
+            c.PosixIdentity.team_host_paths = True
 
             c.JupyterHubTeams.directory = {str(self.directory)!r}
             c.JupyterHubTeams.sync_interval = {self.sync_interval}
@@ -227,3 +237,33 @@ def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
     # KubeSpawner turns "4G" into bytes
     assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == str(4 * 1024**3)
     hub.stop_server("alice")
+
+
+def test_team_directories_are_volumes_of_members_pods_only(
+    hub: KubeHub, cluster: Cluster, people: dict[str, Person]
+) -> None:
+    alice, dave = people["alice"], people["dave"]
+    start(alice, hub, "alice")
+    start(dave, hub, "dave")
+    alice_pod, dave_pod = pod_of(cluster, "alice"), pod_of(cluster, "dave")
+    assert alice_pod is not None and dave_pod is not None
+    mounts = {m["mountPath"] for m in alice_pod["spec"]["containers"][0]["volumeMounts"]}
+    assert {"/home/jovyan/teams/physics", "/home/jovyan/teams/chemistry"} <= mounts
+    dave_mounts = {m["mountPath"] for m in dave_pod["spec"]["containers"][0]["volumeMounts"]}
+    assert not [m for m in dave_mounts if "/teams/" in m]
+    physics_gid = hub.group(TEAM)["properties"]["jupyterhub_teams"]["gid"]
+    context = alice_pod["spec"]["securityContext"]
+    assert context["runAsUser"] == 2001  # the directory's uid for alice
+    assert physics_gid in context["supplementalGroups"]
+
+    # alice writes from her pod: the file carries her uid and the team's gid
+    assert consent_or_lab(alice.open("/user/alice/lab"))
+    body = {"type": "file", "format": "text", "content": "from a pod"}
+    r = alice.server_api("alice", "PUT", f"api/contents/teams/{TEAM}/from-a-pod.txt", json=body)
+    assert r.status_code in (200, 201), r.text
+    made = (hub.teams_root / TEAM / "from-a-pod.txt").stat()
+    assert (made.st_uid, made.st_gid) == (2001, physics_gid)
+    assert consent_or_lab(dave.open("/user/dave/lab"))
+    assert dave.server_api("dave", "GET", f"api/contents/teams/{TEAM}").status_code == 404
+    for name in ("alice", "dave"):
+        hub.stop_server(name)

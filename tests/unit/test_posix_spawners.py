@@ -329,3 +329,22 @@ def test_a_restarted_spawner_drops_the_teams_a_person_left() -> None:
     apply_identity(spawner, only_physics, umask=0o007, container_teams_path="/t", volume_claim="")
     assert spawner.extra_host_config["group_add"] == ["999", "3001"]
     assert set(spawner.volumes) == {"/srv/teams/physics"}
+
+
+def test_kubespawner_settings_with_host_paths() -> None:
+    settings = kubespawner_settings(PERSON, "", CONTAINER_TEAMS, host_paths=True)
+    assert settings["volumes"] == [
+        {"name": "jupyterhub-teams-0",
+         "hostPath": {"path": "/srv/teams/chemistry", "type": "Directory"}},
+        {"name": "jupyterhub-teams-1",
+         "hostPath": {"path": "/srv/teams/physics", "type": "Directory"}},
+    ]  # fmt: skip
+    assert settings["volume_mounts"] == [
+        {"name": "jupyterhub-teams-0", "mountPath": "/home/jovyan/teams/chemistry"},
+        {"name": "jupyterhub-teams-1", "mountPath": "/home/jovyan/teams/physics"},
+    ]
+    # a claim wins; nobody in a team gets no volume
+    assert "hostPath" not in str(
+        kubespawner_settings(PERSON, "rwx", CONTAINER_TEAMS, host_paths=True)
+    )
+    assert kubespawner_settings(LONER, "", CONTAINER_TEAMS, host_paths=True)["volumes"] == []
