@@ -100,6 +100,7 @@ class KubeHub(Hub):
             c.KubeSpawner.gid = 100
             c.KubeSpawner.fs_gid = None
             c.KubeSpawner.environment = {{"HOME": "/home/jovyan"}}
+            c.KubeSpawner.notebook_dir = "/home/jovyan"
             c.KubeSpawner.extra_pod_config = {{"hostNetwork": True, "dnsPolicy": "Default"}}
             c.KubeSpawner.pod_connect_ip = "127.0.0.1"
             c.KubeSpawner.delete_grace_period = 0
@@ -249,12 +250,13 @@ def test_team_directories_are_volumes_of_members_pods_only(
     assert alice_pod is not None and dave_pod is not None
     mounts = {m["mountPath"] for m in alice_pod["spec"]["containers"][0]["volumeMounts"]}
     assert {"/home/jovyan/teams/physics", "/home/jovyan/teams/chemistry"} <= mounts
-    dave_mounts = {m["mountPath"] for m in dave_pod["spec"]["containers"][0]["volumeMounts"]}
+    dave_container = dave_pod["spec"]["containers"][0]
+    dave_mounts = {m["mountPath"] for m in dave_container.get("volumeMounts", [])}
     assert not [m for m in dave_mounts if "/teams/" in m]
     physics_gid = hub.group(TEAM)["properties"]["jupyterhub_teams"]["gid"]
-    context = alice_pod["spec"]["securityContext"]
-    assert context["runAsUser"] == 2001  # the directory's uid for alice
-    assert physics_gid in context["supplementalGroups"]
+    container = alice_pod["spec"]["containers"][0]
+    assert container["securityContext"]["runAsUser"] == 2001  # the directory's uid for alice
+    assert physics_gid in alice_pod["spec"]["securityContext"]["supplementalGroups"]
 
     # alice writes from her pod: the file carries her uid and the team's gid
     assert consent_or_lab(alice.open("/user/alice/lab"))
