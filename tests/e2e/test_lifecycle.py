@@ -131,3 +131,22 @@ def test_deleted_group_retires_and_returns_with_its_files(hub: Hub) -> None:
     content = carol.server_api(account, "GET", "api/contents/results.txt").json()
     assert content["content"] == "titration: 12.5 ml"
     hub.stop_server(account)
+
+
+def test_a_revoked_share_closes_the_visitors_websockets_on_a_persons_server(hub: Hub) -> None:
+    """People's own servers (jupyterhub-teams installed next to them, as here) re-check open
+    websockets every ``share_revocation_interval`` (30 s by default)."""
+    bob, carol = Person(hub, "bob").logged_in(), Person(hub, "carol").logged_in()
+    assert bob.hub_api("POST", "users/bob/server").status_code in (201, 202)
+    wait_for(lambda: hub.server_ready("bob"), 60, what="bob's server")
+    shared = hub.api("POST", "shares/bob/", json={"user": "carol"})
+    assert shared.status_code in (200, 201), shared.text
+    assert consent_or_lab(carol.open("/user/bob/lab"))
+    closes = closes_of(carol.open_terminal("bob"))
+    revoked = time.monotonic()
+    assert hub.api("DELETE", "shares/bob/").status_code in (200, 204)
+    wait_for(lambda: closes, 70, what="carol's terminal websocket on bob's server to close")
+    print(f"revoked share → visitor's websocket closed {closes[0][0] - revoked:.1f} s")
+    assert [code for _, code in closes] == [4403]
+    assert carol.server_api("bob", "GET", "api/status").status_code in REFUSED
+    hub.stop_server("bob")
