@@ -372,6 +372,62 @@ class Person:
         return f"ws://{parsed.netloc}{path}"
 
 
+def start_as(person: Person, hub: Hub, owner: str, options: dict[str, Any] | None = None) -> float:
+    """Start ``owner``'s default server as ``person`` through the REST API (with
+    ``user_options`` when given); returns the seconds until the hub called it ready."""
+    began = time.monotonic()
+    body = {"user_options": options} if options else None
+    r = person.hub_api("POST", f"users/{owner}/server", json=body)
+    assert r.status_code in (201, 202), f"{r.status_code} {r.text}\n{hub.log_tail()}"
+    wait_for(lambda: hub.server_ready(owner), 120, what=f"{owner}'s server")
+    return time.monotonic() - began
+
+
+def set_members(hub: Hub, group: str, members: list[str]) -> None:
+    """Set a group's members in the hub's YAML directory, keeping its other attributes."""
+    import yaml
+
+    data = yaml.safe_load(hub.directory.read_text())
+    data["groups"][group]["members"] = members
+    hub.directory.write_text(yaml.safe_dump(data))
+
+
+def assert_only_members_get_in(people: dict[str, Person], account: str, members: set[str]) -> None:
+    """Every member opens the team server as themselves, with no consent page; everyone else
+    gets 403."""
+    for name, person in people.items():
+        response = person.open(f"/user/{account}/lab")
+        if name not in members:
+            assert response.status_code == 403, f"{name} opened {account}: {response.status_code}"
+            continue
+        assert consent_or_lab(response), f"{name} could not open {account}: {response.status_code}"
+        assert not [u for u in person.consent_pages if account in u], f"{name} saw a consent page"
+        me = person.server_api(account, "GET", "api/me").json()
+        assert me["identity"]["username"] == name
+
+
+def seconds_until_refused(
+    hub: Hub, person: Person, account: str, team: str, remaining: list[str]
+) -> float:
+    """Remove ``person`` from ``team`` in the directory (``remaining`` stay); returns the seconds
+    until their open session on the team server is refused (at most 30)."""
+    assert person.server_api(account, "GET", "api/status").status_code == 200
+    removed = time.monotonic()
+    set_members(hub, team, remaining)
+    wait_for(
+        lambda: person.server_api(account, "GET", "api/status").status_code in (302, 403),
+        30,
+        interval=0.5,
+        what=f"{person.name}'s open session on {account} to be refused",
+    )
+    return time.monotonic() - removed
+
+
+def sessions(hub: Reachable) -> dict[str, Person]:
+    """A logged-in session for every demo person."""
+    return {n: Person(hub, n).logged_in() for n in ("alice", "bob", "carol", "dave", "erin")}
+
+
 def closes_of(socket: Any) -> list[tuple[float, int | None]]:
     """Read a (websockets' sync client) ``socket`` in the background; the list returned gets
     (monotonic time, close code) once it closes."""

@@ -15,17 +15,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from jupyterhub_teams.demo.hub import free_port
 from jupyterhub_teams.demo.proxy import find_proxy
 
 from .containers import Cluster, Engine, ensure_stock_image, start_cluster
-from .harness import Hub, Person, consent_or_lab, wait_for
+from .harness import (
+    Hub,
+    Person,
+    assert_only_members_get_in,
+    consent_or_lab,
+    seconds_until_refused,
+    sessions,
+    set_members,
+    start_as,
+    wait_for,
+)
 
 TEAM = "physics"
 ACCOUNT = f"collab-{TEAM}"
-REFUSED = (302, 403)
 
 PROFILES = [
     {
@@ -150,9 +158,9 @@ def hub(
 
 @pytest.fixture(scope="module")
 def people(hub: KubeHub) -> Iterator[dict[str, Person]]:
-    sessions = {n: Person(hub, n).logged_in() for n in ("alice", "bob", "carol", "dave", "erin")}
-    yield sessions
-    for person in sessions.values():
+    people = sessions(hub)
+    yield people
+    for person in people.values():
         person.close()
 
 
@@ -164,25 +172,10 @@ def pod_of(cluster: Cluster, user: str) -> dict[str, Any] | None:
     return None
 
 
-def start(person: Person, hub: Hub, owner: str, options: dict[str, Any] | None = None) -> float:
-    began = time.monotonic()
-    body = {"user_options": options} if options else None
-    r = person.hub_api("POST", f"users/{owner}/server", json=body)
-    assert r.status_code in (201, 202), f"{r.status_code} {r.text}\n{hub.log_tail()}"
-    wait_for(lambda: hub.server_ready(owner), 120, what=f"{owner}'s pod")
-    return time.monotonic() - began
-
-
-def set_members(hub: Hub, group: str, members: list[str]) -> None:
-    data = yaml.safe_load(hub.directory.read_text())
-    data["groups"][group]["members"] = members
-    hub.directory.write_text(yaml.safe_dump(data))
-
-
 def test_a_team_server_pod_lets_in_exactly_its_members(
     hub: KubeHub, cluster: Cluster, people: dict[str, Person]
 ) -> None:
-    seconds = start(people["alice"], hub, ACCOUNT)
+    seconds = start_as(people["alice"], hub, ACCOUNT)
     print(f"team server pod ready in {seconds:.1f} s")
     pod = pod_of(cluster, ACCOUNT)
     assert pod is not None
@@ -190,23 +183,9 @@ def test_a_team_server_pod_lets_in_exactly_its_members(
     assert container["image"] == hub.image
     assert "--HubOAuth.cache_max_age=10" in container.get("args", [])
 
-    for name in ("alice", "bob"):
-        response = people[name].open(f"/user/{ACCOUNT}/lab")
-        assert consent_or_lab(response), f"{name}: {response.status_code}"
-        assert not [u for u in people[name].consent_pages if ACCOUNT in u]
-    for name in ("carol", "dave", "erin"):
-        assert people[name].open(f"/user/{ACCOUNT}/lab").status_code == 403, name
-
-    bob = people["bob"]
-    removed = time.monotonic()
-    set_members(hub, TEAM, ["alice"])
-    wait_for(
-        lambda: bob.server_api(ACCOUNT, "GET", "api/status").status_code in REFUSED,
-        30,
-        interval=0.5,
-        what="bob's open session on the team server pod to be refused",
-    )
-    print(f"removed member refused by the pod after {time.monotonic() - removed:.1f} s")
+    assert_only_members_get_in(people, ACCOUNT, {"alice", "bob"})
+    seconds = seconds_until_refused(hub, people["bob"], ACCOUNT, TEAM, ["alice"])
+    print(f"removed member refused by the pod after {seconds:.1f} s")
     assert people["alice"].server_api(ACCOUNT, "GET", "api/status").status_code == 200
     set_members(hub, TEAM, ["alice", "bob"])
     hub.stop_server(ACCOUNT)
@@ -232,7 +211,7 @@ def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
     assert hub.server_stopped("dave")
 
     # alice may have the large choice: her pod carries its memory limit
-    start(people["alice"], hub, "alice", {"profile": "standard", "memory": "large"})
+    start_as(people["alice"], hub, "alice", {"profile": "standard", "memory": "large"})
     pod = pod_of(cluster, "alice")
     assert pod is not None
     # KubeSpawner turns "4G" into bytes
@@ -244,8 +223,8 @@ def test_team_directories_are_volumes_of_members_pods_only(
     hub: KubeHub, cluster: Cluster, people: dict[str, Person]
 ) -> None:
     alice, dave = people["alice"], people["dave"]
-    start(alice, hub, "alice")
-    start(dave, hub, "dave")
+    start_as(alice, hub, "alice")
+    start_as(dave, hub, "dave")
     alice_pod, dave_pod = pod_of(cluster, "alice"), pod_of(cluster, "dave")
     assert alice_pod is not None and dave_pod is not None
     mounts = {m["mountPath"] for m in alice_pod["spec"]["containers"][0]["volumeMounts"]}
