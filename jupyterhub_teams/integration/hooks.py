@@ -63,16 +63,20 @@ class ComposedHook:
         self.admin = admin
         self._ours = slot.build(self._then)
 
-    async def _then(self, *args: Any) -> Any:
+    # Both return what they call returns, awaitable or not, without awaiting it: the hub
+    # awaits hooks with ``maybe_future``, and a coroutine where the hooks gave a plain value
+    # would add a yield to the event loop that the hub does not expect (see
+    # ``make_server_token_scopes``).
+    def _then(self, *args: Any) -> Any:
         admin = self.admin
         if admin is None:
             return self.slot.default(*args)
         if not callable(admin):  # a value (server_token_scopes may be a list of scopes)
             return admin
-        return await call(admin, *args)
+        return admin(*args)
 
-    async def __call__(self, *args: Any) -> Any:
-        return await call(self._ours, *args)
+    def __call__(self, *args: Any) -> Any:
+        return self._ours(*args)
 
     def __repr__(self) -> str:
         return f"<jupyterhub-teams {self.slot.name}, then {self.admin!r}>"

@@ -146,13 +146,19 @@ def make_server_token_scopes(teams: JupyterHubTeams, then: Any) -> Hook:
     server after they leave the team. The server needs its token only to post activity and as
     its OAuth client's secret, and the secret needs no scope. (A callable in the config, not the
     spawn hook: the hub makes the token before it runs ``pre_spawn_hook``.)
+
+    Synchronous on purpose, returning the admin's callable's own result (a list or an
+    awaitable): the hub awaits it while the spawn's database changes are not yet committed, and
+    a coroutine of ours would yield to the event loop there. With ``slow_spawn_timeout = 0``
+    (z2jh's setting) the spawn request then finishes, rolls those changes back, and the server
+    never becomes ready. Only an admin's own async callable can still yield there, as it would
+    without jupyterhub-teams.
     """
 
-    async def server_token_scopes(spawner: Any) -> list[str]:
+    def server_token_scopes(spawner: Any) -> Any:
         if team_served_by(spawner.user, teams) is not None:
             return list(TEAM_SERVER_TOKEN_SCOPES)
-        scopes = await call(then, spawner) if callable(then) else then
-        return list(scopes or [])
+        return then(spawner) if callable(then) else list(then or [])
 
     return server_token_scopes
 

@@ -125,15 +125,22 @@ class Hub:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                self.command(config),
                 cwd=self.state_dir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env={**env, **self.environment()},
                 start_new_session=True,
             )
         wait_for(self._ready, timeout=60, what=f"the hub on {self.url} (log: {self.log_path})")
         return self
+
+    def command(self, config: Path) -> list[str]:
+        return [sys.executable, "-m", "jupyterhub", "-f", str(config)]
+
+    def environment(self) -> dict[str, str]:
+        """Variables the hub gets on top of the tests' own."""
+        return {}
 
     def _ready(self) -> bool:
         assert self.process is not None

@@ -31,6 +31,7 @@ from .harness import (
     start_as,
     wait_for,
 )
+from .z2jh_chart import CHART_VERSION, HOST_NETWORK_PODS, RELEASE, ChartHub
 
 TEAM = "physics"
 ACCOUNT = f"collab-{TEAM}"
@@ -76,11 +77,10 @@ class KubeHub(Hub):
         self.teams_root = state_dir / "teams"
 
     def write_config(self) -> Path:
-        config = f"""\
-            import socket
-
+        config = (
+            textwrap.dedent(
+                f"""\
             import jupyterhub_teams
-            from kubespawner import KubeSpawner
 
             c.JupyterHub.services = [{{"name": "test-admin", "api_token": {self.admin_token!r}}}]
             c.JupyterHub.load_roles = [{{"name": "admin", "services": ["test-admin"]}}]
@@ -92,14 +92,6 @@ class KubeHub(Hub):
             c.JupyterHub.authenticator_class = "dummy"
             c.DummyAuthenticator.password = "demo"
 
-            class HostNetworkKubeSpawner(KubeSpawner):
-                async def _start(self):
-                    with socket.socket() as probe:  # every pod on a port of its own
-                        probe.bind(("127.0.0.1", 0))
-                        self.port = probe.getsockname()[1]
-                    return await super()._start()
-
-            c.JupyterHub.spawner_class = HostNetworkKubeSpawner
             c.KubeSpawner.namespace = "default"
             c.KubeSpawner.image = {self.image!r}
             c.KubeSpawner.image_pull_policy = "Never"
@@ -108,15 +100,14 @@ class KubeHub(Hub):
             c.KubeSpawner.gid = 100
             c.KubeSpawner.fs_gid = None
             c.KubeSpawner.environment = {{"HOME": "/home/jovyan"}}
-            c.KubeSpawner.notebook_dir = "/home/jovyan"
-            c.KubeSpawner.extra_pod_config = {{"hostNetwork": True, "dnsPolicy": "Default"}}
-            c.KubeSpawner.pod_connect_ip = "127.0.0.1"
-            c.KubeSpawner.delete_grace_period = 0
-            c.KubeSpawner.ip = "127.0.0.1"
             c.KubeSpawner.start_timeout = 120
             c.KubeSpawner.http_timeout = 60
             c.KubeSpawner.profile_list = {PROFILES!r}
-
+            """
+            )
+            + HOST_NETWORK_PODS
+            + textwrap.dedent(
+                f"""
             # stable uids and gids; team directories as hostPath volumes of the one node
             c.PosixIdentity.enabled = True
             c.PosixIdentity.create_accounts = False
@@ -130,15 +121,14 @@ class KubeHub(Hub):
             c.JupyterHubTeams.sync_interval = {self.sync_interval}
             jupyterhub_teams.setup(c)
             """
+            )
+        )
         path = self.state_dir / "jupyterhub_config.py"
-        path.write_text(textwrap.dedent(config))
+        path.write_text(config)
         return path
 
-    def start(self) -> Hub:
-        import os
-
-        os.environ["KUBECONFIG"] = str(self.kubeconfig)  # the hub inherits it
-        return super().start()
+    def environment(self) -> dict[str, str]:
+        return {"KUBECONFIG": str(self.kubeconfig)}
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +238,46 @@ def test_team_directories_are_volumes_of_members_pods_only(
     assert dave.server_api("dave", "GET", f"api/contents/teams/{TEAM}").status_code == 404
     for name in ("alice", "dave"):
         hub.stop_server(name)
+
+
+def test_the_charts_own_config_runs_the_docs_values(
+    engine: Engine, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """docs/kubernetes.md's ``values.yaml``, read by the chart's own ``jupyterhub_config.py``
+    and ``z2jh.py`` from the files the chart mounts, makes a hub whose team server is a pod on
+    the docs' team-only profile, and whose profiles hold back what a person may not have."""
+    chart = ChartHub(
+        tmp_path_factory.mktemp("chart-hub"), ensure_stock_image(engine), cluster.kubeconfig
+    )
+    with chart.synced(TEAM) as hub:
+        people = sessions(hub)
+        try:
+            log = hub.log_text()
+            assert "Loading pass-through config section hub.config.JupyterHubTeams" in log
+            assert "Loading extra config: zz-jupyterhub-teams" in log
+            seconds = start_as(people["bob"], hub, ACCOUNT)
+            print(f"team server pod from the chart's config ready in {seconds:.1f} s")
+            pod = pod_of(cluster, ACCOUNT)
+            assert pod is not None
+            labels = pod["metadata"]["labels"]  # the chart's common labels
+            assert labels["release"] == RELEASE
+            assert labels["helm.sh/chart"] == f"jupyterhub-{CHART_VERSION}"
+            container = pod["spec"]["containers"][0]
+            assert container["resources"]["limits"]["memory"] == str(4 * 1024**3)  # "team"
+            assert "--HubOAuth.cache_max_age=10" in container["args"]
+            assert_only_members_get_in(people, ACCOUNT, {"alice", "bob"})
+
+            dave = people["dave"]
+            for forged, reason in (
+                ({"profile": "standard", "memory": "large"}, "Choice 'large' of option 'memory'"),
+                ({"profile": "gpu"}, "Profile 'gpu' is not available to you"),
+                ({"profile": "team"}, "Profile 'team' is not available to you"),
+            ):
+                r = dave.hub_api("POST", "users/dave/server", json={"user_options": forged})
+                assert r.status_code == 403, r.text
+                assert reason in r.json()["message"]
+            assert pod_of(cluster, "dave") is None
+            hub.stop_server(ACCOUNT)  # the chart keeps pods when the hub stops
+        finally:
+            for person in people.values():
+                person.close()

@@ -82,3 +82,22 @@ def test_nobody_logs_in_as_a_team_account(demo_hub: Hub) -> None:
     assert response.status_code == 403
     assert "reserved for team accounts" in response.text
     intruder.close()
+
+
+def test_servers_start_when_the_hub_answers_the_spawn_request_at_once(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """z2jh sets ``slow_spawn_timeout = 0``: the hub answers 202 at the spawn's first pause and
+    rolls back what the spawn has not committed yet. A hook of ours that paused there (an
+    ``async`` ``server_token_scopes``) left every server, team or not, never ready."""
+    z2jh_setting = '\nc.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}\n'
+    hub = Hub(tmp_path_factory.mktemp("instant-202"), extra_config=z2jh_setting)
+    with hub.synced("physics") as running:
+        bob = Person(running, "bob").logged_in()
+        try:
+            for account in ("collab-physics", "bob"):
+                assert start_as(bob, account) == 202
+                wait_for(lambda: running.server_ready(account), 30, what=f"{account} ready")
+        finally:
+            bob.close()
+        assert "Rolling back dirty objects" not in running.log_text()

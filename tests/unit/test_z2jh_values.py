@@ -3,33 +3,13 @@ with the chart's defaults (as Helm does), it passes the chart's ``values.schema.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "tests" / "z2jh"
-DOCS = REPO / "docs" / "kubernetes.md"
-
-
-def docs_values() -> dict[str, Any]:
-    text = DOCS.read_text()
-    block = text.split("<!-- z2jh-values:start -->", 1)[1].split("<!-- z2jh-values:end -->")[0]
-    return dict(yaml.safe_load(block.strip().removeprefix("```yaml").removesuffix("```")))
-
-
-def merged(defaults: Any, override: Any) -> Any:
-    """Helm's merge of values: maps merge key by key, anything else is replaced."""
-    if isinstance(defaults, Mapping) and isinstance(override, Mapping):
-        out = dict(defaults)
-        for key, value in override.items():
-            out[key] = merged(defaults.get(key), value)
-        return out
-    return override
+from ..chart_values import CHART, docs_values, rendered
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +18,7 @@ def schema() -> dict[str, Any]:
 
 
 def values() -> dict[str, Any]:
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-    return dict(merged(defaults, docs_values()))
+    return rendered()
 
 
 def test_the_docs_values_pass_the_charts_schema(schema: dict[str, Any]) -> None:
