@@ -137,7 +137,7 @@ class Cluster:
     def kubeconfig(self) -> Path:
         return self.directory / "kubeconfig"
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         import httpx
         import yaml
 
@@ -145,11 +145,13 @@ class Cluster:
         server = config["clusters"][0]["cluster"]["server"]
         token = config["users"][0]["user"]["token"]
         # a self-signed certificate made by the test cluster for itself
-        response = httpx.get(
+        response = httpx.request(
+            method,
             f"{server}{path}",
             headers={"Authorization": f"Bearer {token}"},
             verify=False,  # noqa: S501
             timeout=30,
+            **kwargs,
         )
         response.raise_for_status()
         return response.json()

@@ -456,3 +456,55 @@ def closes_of(socket: Any) -> list[tuple[float, int | None]]:
 def consent_or_lab(response: httpx.Response) -> bool:
     """True when a response is JupyterLab's page (the person got in)."""
     return response.status_code == 200 and bool(re.search(r"jupyter-config-data", response.text))
+
+
+def contents(person: Person, owner: str, path: str) -> httpx.Response:
+    return person.server_api(owner, "GET", f"api/contents/{path}")
+
+
+def write(person: Person, owner: str, path: str, text: str) -> None:
+    body = {"type": "file", "format": "text", "content": text}
+    r = person.server_api(owner, "PUT", f"api/contents/{path}", json=body)
+    assert r.status_code in (200, 201), f"{r.status_code} {r.text}"
+
+
+def team_retired(hub: Hub, team: str) -> bool:
+    record = (hub.group(team) or {}).get("properties", {}).get("jupyterhub_teams", {})
+    return bool(record.get("retired"))
+
+
+def assert_team_data_survives_stop_and_retirement(
+    hub: Hub, member: Person, team: str, teams_root: Path, after_stop: Callable[[], None]
+) -> None:
+    """A file ``member`` writes into the team directory from the team server is there again
+    after the server stops (``after_stop`` checks what the stop removed) and starts, and after
+    the team is retired (its group leaves the directory: the server stops) and restored."""
+    import yaml
+
+    account = f"collab-{team}"
+    path = f"teams/{team}/kept.txt"
+
+    def reopen_and_read() -> None:
+        start_as(member, hub, account)
+        assert consent_or_lab(member.open(f"/user/{account}/lab"))
+        assert contents(member, account, path).json()["content"] == "still here"
+
+    if not hub.server_ready(account):
+        start_as(member, hub, account)
+    assert consent_or_lab(member.open(f"/user/{account}/lab"))
+    write(member, account, path, "still here")
+    hub.stop_server(account)
+    after_stop()
+    reopen_and_read()
+
+    saved = yaml.safe_load(hub.directory.read_text())
+    without = yaml.safe_load(hub.directory.read_text())
+    del without["groups"][team]
+    hub.directory.write_text(yaml.safe_dump(without))
+    hub.wait_for_sync(lambda: team_retired(hub, team), what=f"{team} to be retired")
+    wait_for(lambda: hub.server_stopped(account), 60, what="the retired team server to stop")
+    assert (teams_root / team / "kept.txt").read_text() == "still here"
+    hub.directory.write_text(yaml.safe_dump(saved))
+    hub.wait_for_sync(lambda: not team_retired(hub, team), what=f"{team} to be restored")
+    reopen_and_read()
+    hub.stop_server(account)

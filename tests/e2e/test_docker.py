@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 
 from jupyterhub_teams.demo.hub import free_port
 from jupyterhub_teams.demo.proxy import find_proxy
@@ -29,13 +27,16 @@ from .harness import (
     Hub,
     Person,
     assert_only_members_get_in,
+    assert_team_data_survives_stop_and_retirement,
     closes_of,
     consent_or_lab,
+    contents,
     seconds_until_refused,
     sessions,
     set_members,
     start_as,
     wait_for,
+    write,
 )
 
 DOCS = REPO / "docs" / "docker.md"
@@ -172,16 +173,6 @@ def test_a_team_server_on_the_stock_image_lets_in_exactly_its_members(
     )
 
 
-def contents(person: Person, owner: str, path: str) -> httpx.Response:
-    return person.server_api(owner, "GET", f"api/contents/{path}")
-
-
-def write(person: Person, owner: str, path: str, text: str) -> None:
-    body = {"type": "file", "format": "text", "content": text}
-    r = person.server_api(owner, "PUT", f"api/contents/{path}", json=body)
-    assert r.status_code in (200, 201), f"{r.status_code} {r.text}"
-
-
 def mounts(engine: Engine, user: str) -> dict[str, str]:
     return {m["Destination"]: m["Source"] for m in container_of(engine, user)["Mounts"]}
 
@@ -238,39 +229,13 @@ def test_a_removed_members_next_server_lacks_the_team_and_data_survives_retireme
     hub.stop_server("bob")
     set_members(hub, TEAM, ["alice", "bob"])
 
-    # the team server's data survives a stop and a start
-    alice = people["alice"]
-    if not hub.server_ready(ACCOUNT):
-        start_as(alice, hub, ACCOUNT)
-    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
-    write(alice, ACCOUNT, f"teams/{TEAM}/kept.txt", "still here")
-    hub.stop_server(ACCOUNT)
-    with pytest.raises(AssertionError, match="no container"):
-        container_of(engine, ACCOUNT)  # removed: only the team directory keeps the data
-    start_as(alice, hub, ACCOUNT)
-    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
-    kept = contents(alice, ACCOUNT, f"teams/{TEAM}/kept.txt").json()
-    assert kept["content"] == "still here"
+    def no_container() -> None:
+        with pytest.raises(AssertionError, match="no container"):
+            container_of(engine, ACCOUNT)  # removed: only the team directory keeps the data
 
-    # ... and the team's retirement (the group leaves the directory) and restoration
-    def retired() -> bool:
-        record = (hub.group(TEAM) or {}).get("properties", {}).get("jupyterhub_teams", {})
-        return bool(record.get("retired"))
-
-    saved = yaml.safe_load(hub.directory.read_text())
-    without = yaml.safe_load(hub.directory.read_text())
-    del without["groups"][TEAM]
-    hub.directory.write_text(yaml.safe_dump(without))
-    hub.wait_for_sync(retired, what="physics to be retired")
-    wait_for(lambda: hub.server_stopped(ACCOUNT), 60, what="the retired team server to stop")
-    assert (hub.teams_root / TEAM / "kept.txt").read_text() == "still here"
-    hub.directory.write_text(yaml.safe_dump(saved))
-    hub.wait_for_sync(lambda: not retired(), what="physics to be restored")
-    start_as(alice, hub, ACCOUNT)
-    assert consent_or_lab(alice.open(f"/user/{ACCOUNT}/lab"))
-    kept = contents(alice, ACCOUNT, f"teams/{TEAM}/kept.txt").json()
-    assert kept["content"] == "still here"
-    hub.stop_server(ACCOUNT)
+    assert_team_data_survives_stop_and_retirement(
+        hub, people["alice"], TEAM, hub.teams_root, no_container
+    )
 
 
 def profiles_offered(hub: Hub, engine: Engine, person: Person) -> set[str]:

@@ -24,6 +24,7 @@ from .harness import (
     Hub,
     Person,
     assert_only_members_get_in,
+    assert_team_data_survives_stop_and_retirement,
     consent_or_lab,
     seconds_until_refused,
     sessions,
@@ -102,6 +103,7 @@ class KubeHub(Hub):
             c.KubeSpawner.environment = {{"HOME": "/home/jovyan"}}
             c.KubeSpawner.start_timeout = 120
             c.KubeSpawner.http_timeout = 60
+            c.KubeSpawner.poll_interval = 10  # notice an evicted pod sooner than the default 30 s
             c.KubeSpawner.profile_list = {PROFILES!r}
             """
             )
@@ -238,6 +240,47 @@ def test_team_directories_are_volumes_of_members_pods_only(
     assert dave.server_api("dave", "GET", f"api/contents/teams/{TEAM}").status_code == 404
     for name in ("alice", "dave"):
         hub.stop_server(name)
+
+
+def test_team_data_outlives_a_removed_member_an_evicted_pod_stops_and_retirement(
+    hub: KubeHub, cluster: Cluster, people: dict[str, Person]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    # a removed member's next pod has neither the team's volume nor its gid
+    set_members(hub, TEAM, ["alice"])
+    hub.wait_for_sync(
+        lambda: "bob" not in (hub.group(TEAM) or {}).get("users", []), what="bob leaving"
+    )
+    start_as(bob, hub, "bob")
+    bob_pod = pod_of(cluster, "bob")
+    assert bob_pod is not None
+    bob_mounts = {m["mountPath"] for m in bob_pod["spec"]["containers"][0].get("volumeMounts", [])}
+    assert f"/home/jovyan/teams/{TEAM}" not in bob_mounts
+    physics_gid = hub.group(TEAM)["properties"]["jupyterhub_teams"]["gid"]
+    assert physics_gid not in bob_pod["spec"]["securityContext"].get("supplementalGroups", [])
+    hub.stop_server("bob")
+    set_members(hub, TEAM, ["alice", "bob"])
+
+    # a pod deleted behind the hub's back (an eviction): the hub sees the server stopped at
+    # its next poll, and a member starts it again
+    start_as(alice, hub, ACCOUNT)
+    evicted = pod_of(cluster, ACCOUNT)
+    assert evicted is not None
+    path = f"/api/v1/namespaces/default/pods/{evicted['metadata']['name']}"
+    cluster.api(path, "DELETE", params={"gracePeriodSeconds": 0})
+    seconds = wait_for_seconds(lambda: hub.server_stopped(ACCOUNT), 90, "the hub to see it")
+    print(f"the hub saw the evicted team server pod gone after {seconds:.1f} s")
+
+    def no_pod() -> None:
+        wait_for(lambda: pod_of(cluster, ACCOUNT) is None, 60, what="the pod to go")
+
+    assert_team_data_survives_stop_and_retirement(hub, alice, TEAM, hub.teams_root, no_pod)
+
+
+def wait_for_seconds(check: Any, timeout: float, what: str) -> float:
+    began = time.monotonic()
+    wait_for(check, timeout, what=what)
+    return time.monotonic() - began
 
 
 def test_the_charts_own_config_runs_the_docs_values(

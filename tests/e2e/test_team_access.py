@@ -97,7 +97,7 @@ def test_servers_start_when_the_hub_answers_the_spawn_request_at_once(
         try:
             for account in ("collab-physics", "bob"):
                 assert start_as(bob, account) == 202
-                wait_for(lambda: running.server_ready(account), 30, what=f"{account} ready")
+                wait_for(lambda a=account: running.server_ready(a), 30, what=f"{account} ready")
         finally:
             bob.close()
         assert "Rolling back dirty objects" not in running.log_text()
