@@ -12,7 +12,8 @@
 # the scheduler and kubelet run inside it; the API is https://198.18.0.2:6443.
 # kubelet runs in a mount namespace of its own where the kernel tunables it insists on are
 # files holding its values, so the host's sysctls are never written (and are compared with
-# their saved values at `down`), and /var/log is DIR/varlog.
+# their saved values at `down`), and /var/log is DIR/varlog; DIR/kubelet is shared with the
+# host's namespace, where the engine must see the pods' mounts.
 # `up` writes DIR/kubeconfig. `down` stops everything by recorded PID, removes the pods'
 # containers, the veth pair and the namespace.
 set -euo pipefail
@@ -48,6 +49,8 @@ down() {
     ids=$(DOCKER_HOST=$(cat "$DIR/docker_host") docker ps -aq --filter label=io.kubernetes.pod.name 2>/dev/null || true)
     [ -z "$ids" ] || DOCKER_HOST=$(cat "$DIR/docker_host") docker rm -f $ids >/dev/null
   fi
+  # the shared DIR/kubelet and the pod mounts that reached the host through it
+  if mountpoint -q "$DIR/kubelet" 2>/dev/null; then umount -R "$DIR/kubelet"; fi
   ip link del "$NETNS-h" 2>/dev/null || true
   ip netns del "$NETNS" 2>/dev/null || true
   if [ -f "$DIR/sysctl.before" ]; then
@@ -125,8 +128,16 @@ start kube-scheduler $IN_NODE "$BIN/kube-scheduler" --kubeconfig="$DIR/kubeconfi
 docker image inspect $PAUSE_IMAGE >/dev/null 2>&1 \
   || tar -C "$BIN" -c pause | docker import -c 'ENTRYPOINT ["/pause"]' - $PAUSE_IMAGE >/dev/null
 for pair in $TUNABLES; do echo "${pair#*=}" > "$DIR/sysctl/${pair%%=*}"; done
+# The mounts kubelet makes for pods (subPath binds, above all) must reach the Docker engine,
+# which runs in the host's mount namespace: DIR/kubelet is a shared mount, and kubelet's
+# namespace keeps it shared while every other mount there is made private first, so that the
+# tunables and /var/log binds stay kubelet's alone.
+mkdir -p "$DIR/kubelet"
+mountpoint -q "$DIR/kubelet" || mount --bind "$DIR/kubelet" "$DIR/kubelet"
+mount --make-shared "$DIR/kubelet"
+PRIVATE="findmnt -rno TARGET | while read -r m; do [ \"\$m\" = $DIR/kubelet ] || mount --make-private \"\$m\" 2>/dev/null || true; done"
 MOUNTS="for f in $DIR/sysctl/*; do mount --bind \$f /proc/sys/\$(basename \$f | tr . /); done; mount --bind $DIR/varlog /var/log"
-start kubelet unshare -m sh -c "$MOUNTS; exec $IN_NODE $BIN/kubelet \
+start kubelet unshare -m --propagation unchanged sh -c "$PRIVATE; $MOUNTS; exec $IN_NODE $BIN/kubelet \
   --kubeconfig=$DIR/kubeconfig --container-runtime=docker --docker-endpoint=$DOCKER_HOST \
   --pod-infra-container-image=$PAUSE_IMAGE --hostname-override=$NODE --node-ip=$NODE_IP \
   --address=$NODE_IP --healthz-bind-address=127.0.0.1 --read-only-port=0 \

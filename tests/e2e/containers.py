@@ -137,7 +137,9 @@ class Cluster:
     def kubeconfig(self) -> Path:
         return self.directory / "kubeconfig"
 
-    def api(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
+    def api(
+        self, path: str, method: str = "GET", headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         import httpx
         import yaml
 
@@ -148,7 +150,7 @@ class Cluster:
         response = httpx.request(
             method,
             f"{server}{path}",
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", **(headers or {})},
             verify=False,  # noqa: S501
             timeout=30,
             **kwargs,

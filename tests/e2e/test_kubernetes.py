@@ -26,11 +26,13 @@ from .harness import (
     assert_only_members_get_in,
     assert_team_data_survives_stop_and_retirement,
     consent_or_lab,
+    contents,
     seconds_until_refused,
     sessions,
     set_members,
     start_as,
     wait_for,
+    write,
 )
 from .z2jh_chart import CHART_VERSION, HOST_NETWORK_PODS, RELEASE, ChartHub
 
@@ -72,10 +74,19 @@ PROFILES = [
 class KubeHub(Hub):
     """A hub whose servers are pods of the test cluster."""
 
-    def __init__(self, state_dir: Path, image: str, kubeconfig: Path) -> None:
+    def __init__(
+        self, state_dir: Path, image: str, kubeconfig: Path, team_claim: str | None = None
+    ) -> None:
         super().__init__(state_dir, sync_interval=2)
         self.image, self.kubeconfig = image, kubeconfig
         self.teams_root = state_dir / "teams"
+        self.teams_root.mkdir()
+        # team directories: one claim with a subPath per team, or hostPath volumes of the node
+        self.team_storage = (
+            f"c.PosixIdentity.team_volume_claim = {team_claim!r}"
+            if team_claim
+            else "c.PosixIdentity.team_host_paths = True"
+        )
 
     def write_config(self) -> Path:
         config = (
@@ -110,14 +121,14 @@ class KubeHub(Hub):
             + HOST_NETWORK_PODS
             + textwrap.dedent(
                 f"""
-            # stable uids and gids; team directories as hostPath volumes of the one node
+            # stable uids and gids; team directories as volumes
             c.PosixIdentity.enabled = True
             c.PosixIdentity.create_accounts = False
             c.PosixIdentity.registry_path = {str(self.state_dir / "ids.sqlite")!r}
             c.PosixIdentity.uid_range = [47100, 47899]
             c.PosixIdentity.gid_range = [48100, 48899]
             c.PosixIdentity.team_directory_root = {str(self.teams_root)!r}
-            c.PosixIdentity.team_host_paths = True
+            {self.team_storage}
 
             c.JupyterHubTeams.directory = {str(self.directory)!r}
             c.JupyterHubTeams.sync_interval = {self.sync_interval}
@@ -211,9 +222,11 @@ def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
     hub.stop_server("alice")
 
 
-def test_team_directories_are_volumes_of_members_pods_only(
+def assert_team_volumes_in_members_pods_only(
     hub: KubeHub, cluster: Cluster, people: dict[str, Person]
-) -> None:
+) -> dict[str, Any]:
+    """alice's pod mounts her teams' directories, dave's none; a file alice writes into the
+    team's directory from her pod carries her uid and the team's gid. Returns alice's pod."""
     alice, dave = people["alice"], people["dave"]
     start_as(alice, hub, "alice")
     start_as(dave, hub, "dave")
@@ -229,17 +242,98 @@ def test_team_directories_are_volumes_of_members_pods_only(
     assert container["securityContext"]["runAsUser"] == 2001  # the directory's uid for alice
     assert physics_gid in alice_pod["spec"]["securityContext"]["supplementalGroups"]
 
-    # alice writes from her pod: the file carries her uid and the team's gid
     assert consent_or_lab(alice.open("/user/alice/lab"))
-    body = {"type": "file", "format": "text", "content": "from a pod"}
-    r = alice.server_api("alice", "PUT", f"api/contents/teams/{TEAM}/from-a-pod.txt", json=body)
-    assert r.status_code in (200, 201), r.text
+    write(alice, "alice", f"teams/{TEAM}/from-a-pod.txt", "from a pod")
     made = (hub.teams_root / TEAM / "from-a-pod.txt").stat()
     assert (made.st_uid, made.st_gid) == (2001, physics_gid)
     assert consent_or_lab(dave.open("/user/dave/lab"))
-    assert dave.server_api("dave", "GET", f"api/contents/teams/{TEAM}").status_code == 404
+    assert contents(dave, "dave", f"teams/{TEAM}").status_code == 404
     for name in ("alice", "dave"):
         hub.stop_server(name)
+    return alice_pod
+
+
+def test_team_directories_are_host_path_volumes_of_members_pods_only(
+    hub: KubeHub, cluster: Cluster, people: dict[str, Person]
+) -> None:
+    pod = assert_team_volumes_in_members_pods_only(hub, cluster, people)
+    sources = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert any(
+        v.get("hostPath", {}).get("path") == str(hub.teams_root / TEAM) for v in sources.values()
+    )
+
+
+def bind_claim(cluster: Cluster, claim: str, host_path: Path) -> None:
+    """What kube-controller-manager's volume binder does (the test cluster runs none): a
+    ReadWriteMany claim and a PersistentVolume on ``host_path``, bound to each other."""
+    merge = {"Content-Type": "application/merge-patch+json"}
+    made = cluster.api(
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+        "POST",
+        json={
+            # the scheduler takes a claim as bound only with the binder's annotation
+            "metadata": {"name": claim, "annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
+            "spec": {
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": "",
+                "volumeName": f"{claim}-volume",
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
+    )
+    claim_ref = {"namespace": "default", "name": claim, "uid": made["metadata"]["uid"]}
+    cluster.api(
+        "/api/v1/persistentvolumes",
+        "POST",
+        json={
+            "metadata": {"name": f"{claim}-volume"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": "",
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": str(host_path), "type": "Directory"},
+                "claimRef": claim_ref,
+            },
+        },
+    )
+    bound = {"phase": "Bound"}
+    cluster.api(
+        f"/api/v1/persistentvolumes/{claim}-volume/status",
+        "PATCH",
+        headers=merge,
+        json={"status": bound},
+    )
+    cluster.api(
+        f"/api/v1/namespaces/default/persistentvolumeclaims/{claim}/status",
+        "PATCH",
+        headers=merge,
+        json={
+            "status": {**bound, "accessModes": ["ReadWriteMany"], "capacity": {"storage": "1Gi"}}
+        },
+    )
+
+
+def test_team_directories_are_subpaths_of_one_claim_in_members_pods_only(
+    engine: Engine, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``team_volume_claim``: one ReadWriteMany claim holds every team, mounted with one
+    ``subPath`` per team; the hub makes the directories in its own mount of the same volume."""
+    state = tmp_path_factory.mktemp("claim-hub")
+    claimed = KubeHub(state, ensure_stock_image(engine), cluster.kubeconfig, team_claim="teams")
+    bind_claim(cluster, "teams", claimed.teams_root)
+    with claimed.synced(TEAM) as hub:
+        people = sessions(hub)
+        try:
+            pod = assert_team_volumes_in_members_pods_only(hub, cluster, people)
+        finally:
+            for person in people.values():
+                person.close()
+    claims = [v for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+    assert [v["persistentVolumeClaim"]["claimName"] for v in claims] == ["teams"]
+    mounts = pod["spec"]["containers"][0]["volumeMounts"]
+    by_path = {m["mountPath"]: m for m in mounts if m["name"] == claims[0]["name"]}
+    assert by_path[f"/home/jovyan/teams/{TEAM}"]["subPath"] == TEAM
 
 
 def test_team_data_outlives_a_removed_member_an_evicted_pod_stops_and_retirement(
