@@ -8,6 +8,7 @@ jupyterhub-teams in it), a real hub and proxy. Pods use the host network, so eac
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 from collections.abc import Iterator
@@ -193,6 +194,33 @@ def test_a_team_server_pod_lets_in_exactly_its_members(
     set_members(hub, TEAM, ["alice", "bob"])
     hub.stop_server(ACCOUNT)
     wait_for(lambda: pod_of(cluster, ACCOUNT) is None, 60, what="the team server pod to go")
+
+
+def kube_form_offers(person: Person) -> tuple[set[str], set[str]]:
+    """The profiles and the memory choices of ``standard`` on KubeSpawner's own spawn form."""
+    page = person.open(f"/hub/spawn/{person.name}").text
+    profiles = set(re.findall(r'name="profile"[^>]*value="([^"]+)"', page))
+    select = re.search(r'name="profile-option-standard--memory".*?</select>', page, re.S)
+    choices = set(re.findall(r'<option value="([^"]+)"', select.group(0))) if select else set()
+    return profiles, choices
+
+
+def test_each_person_is_offered_exactly_their_profiles_and_choices(
+    hub: KubeHub, people: dict[str, Person]
+) -> None:
+    expected = {
+        "alice": ({"standard"}, {"small", "large"}),
+        "bob": ({"standard"}, {"small", "large"}),
+        "carol": ({"standard"}, {"small"}),
+        "dave": ({"standard"}, {"small"}),
+        "erin": ({"standard", "gpu"}, {"small"}),
+    }
+    hub.wait_for_sync(  # an earlier test may just have put bob back
+        lambda: set((hub.group(TEAM) or {}).get("users", [])) == {"alice", "bob"},
+        what="physics to be alice and bob",
+    )
+    offered = {name: kube_form_offers(people[name]) for name in expected}
+    assert offered == expected
 
 
 def test_a_forged_hidden_choice_is_refused_and_no_pod_is_made(
