@@ -34,7 +34,7 @@ from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
 from .accounts_guard import guard_team_accounts
 from .hooks import Slot, call, install, value_slot
 from .hub_fixes import fix_group_share_tokens, skip_consent_for_teammates
-from .login_sync import make_login_sync, make_refresh_sync
+from .login_sync import keeping_teams_at_refresh, make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
 log = logging.getLogger("jupyterhub_teams")
@@ -299,7 +299,11 @@ def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
 
     slots = [
         # the pages' handlers, registered by the authenticator (see pages.wiring.with_pages)
-        value_slot("authenticator_class", "JupyterHub", with_pages(teams)),
+        value_slot(
+            "authenticator_class",
+            "JupyterHub",
+            with_pages(teams, {"refresh_user": keeping_teams_at_refresh}),
+        ),
         Slot("post_auth_hook", "Authenticator", after_login, lambda _a, _h, auth: auth),
         Slot(
             "refresh_user_hook",

@@ -223,6 +223,27 @@ def keep_teams_in_managed_groups(db: Any, user: Any, authentication: dict[str, A
     authentication["groups"] = sorted((names - teams_named) | mine)
 
 
+def keeping_teams_at_refresh(base_refresh: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``Authenticator.refresh_user`` that does to a refresh's ``groups`` what
+    :func:`keep_teams_in_managed_groups` does to a login's: with ``manage_groups``, JupyterHub
+    applies the groups a refresh returns too (OAuthenticator refreshes every
+    ``auth_refresh_age`` seconds), and a provider's list would take people out of the teams
+    made in the hub."""
+
+    async def refresh_user(self: Any, user: Any, *args: Any, **kwargs: Any) -> Any:
+        result = base_refresh(self, user, *args, **kwargs)
+        if isinstance(result, Awaitable):
+            result = await result
+        if isinstance(result, dict) and getattr(self, "manage_groups", False):
+            orm_user = getattr(user, "orm_user", user)
+            db = getattr(user, "db", None) or getattr(getattr(self, "parent", None), "db", None)
+            if db is not None:
+                keep_teams_in_managed_groups(db, orm_user, result)
+        return result
+
+    return refresh_user
+
+
 async def update_person(
     source: Source,
     teams: JupyterHubTeams,

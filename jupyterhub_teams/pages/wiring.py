@@ -4,7 +4,7 @@ trust a share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +93,13 @@ def make_revocation_step(teams: JupyterHubTeams) -> Hook | None:
 _SERVES_PAGES = "_jupyterhub_teams_pages"
 
 
-def with_pages(teams: JupyterHubTeams) -> Callable[[Any], Any]:
+def with_pages(
+    teams: JupyterHubTeams, extra: Mapping[str, Callable[..., Any]] | None = None
+) -> Callable[[Any], Any]:
     """Make an ``authenticator_class`` value (a class, an import string or an entry point name
     such as ``"dummy"``; None for the hub's default) into a subclass that also registers the
-    pages' handlers, through ``Authenticator.get_handlers``.
+    pages' handlers, through ``Authenticator.get_handlers``. ``extra`` maps method names to
+    ``(base_method) -> method`` builders for other layers' overrides of the same subclass.
 
     That is how JupyterHub lets an extension add pages under the hub's prefix (NativeAuthenticator
     adds its sign-up pages the same way); ``JupyterHub.extra_handlers`` is deprecated and warns
@@ -122,6 +125,8 @@ def with_pages(teams: JupyterHubTeams) -> Callable[[Any], Any]:
             "__module__": base.__module__,
             "__doc__": base.__doc__,
         }
+        for name, build in (extra or {}).items():
+            namespace[name] = build(getattr(base, name))
         return type(base.__name__, (base,), namespace)
 
     return compose

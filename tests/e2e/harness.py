@@ -508,3 +508,15 @@ def assert_team_data_survives_stop_and_retirement(
     hub.wait_for_sync(lambda: not team_retired(hub, team), what=f"{team} to be restored")
     reopen_and_read()
     hub.stop_server(account)
+
+
+def xsrf_headers(person: Person) -> dict[str, str]:
+    if person.cookie("_xsrf", "/hub/") is None:
+        person.http.get("/hub/home")
+    return {"X-XSRFToken": person.cookie("_xsrf", "/hub/teams/api/teams") or ""}
+
+
+def teams_api(person: Person, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """A JSON endpoint of the Teams page, as the page's script calls it."""
+    url = f"/hub/teams/api/teams{path}"
+    return person.http.request(method, url, headers=xsrf_headers(person), **kwargs)

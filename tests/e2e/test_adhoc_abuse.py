@@ -13,7 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from .harness import Hub, Person, wait_for
+from .harness import Hub, Person, wait_for, xsrf_headers
+from .harness import teams_api as call
 
 # Small, so that the per-person limit is reached in a few requests.
 PER_PERSON = 2
@@ -28,18 +29,6 @@ def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     hub = Hub(tmp_path_factory.mktemp("abuse"), sync_interval=2, pre_config=limits)
     with hub.synced("physics"):
         yield hub
-
-
-def xsrf_headers(person: Person) -> dict[str, str]:
-    if person.cookie("_xsrf", "/hub/") is None:
-        person.http.get("/hub/home")
-    return {"X-XSRFToken": person.cookie("_xsrf", "/hub/teams/api/teams") or ""}
-
-
-def call(person: Person, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """A JSON endpoint of the Teams page, as the page's script calls it."""
-    url = f"/hub/teams/api/teams{path}"
-    return person.http.request(method, url, headers=xsrf_headers(person), **kwargs)
 
 
 def send_raw(person: Person, path: str, body: str) -> httpx.Response:

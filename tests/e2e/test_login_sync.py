@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 import yaml
 
-from .harness import Hub, Person, consent_or_lab, wait_for
+from .harness import Hub, Person, consent_or_lab, teams_api, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +76,47 @@ def test_a_broken_directory_never_breaks_a_login(hub: Hub) -> None:
         assert {g: sorted(hub.group(g)["users"]) for g in before} == before  # type: ignore[index]
     finally:
         hub.directory.write_text(good)
+
+
+MANAGED_GROUPS = """
+from jupyterhub_teams.demo.auth import DemoAuthenticator
+
+
+class ManagedGroupsAuthenticator(DemoAuthenticator):
+    # an identity provider that knows one group, "staff", at every login and refresh
+    async def authenticate(self, handler, data):
+        name = await super().authenticate(handler, data)
+        return {"name": name, "groups": ["staff"]} if name else None
+
+    async def refresh_user(self, user, handler=None, **kwargs):
+        return {"name": user.name, "groups": ["staff"]}
+
+
+c.JupyterHub.authenticator_class = ManagedGroupsAuthenticator
+c.Authenticator.manage_groups = True
+c.Authenticator.auth_refresh_age = 1
+"""
+
+
+def test_an_authenticator_managing_groups_never_takes_anyone_out_of_a_team(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """With ``manage_groups``, the hub sets a person's groups to the provider's list at each
+    login and at each refresh; the person's teams (directory and hub-made) stay."""
+    hub = Hub(tmp_path_factory.mktemp("managed"), sync_interval=3600, extra_config=MANAGED_GROUPS)
+    with hub.synced("physics"):
+        alice = Person(hub, "alice").logged_in()
+        try:
+            made = teams_api(alice, "POST", "", json={"name": "reading-club"})
+            assert made.status_code in (200, 201), made.text
+            teams = {"physics", "chemistry", "adhoc-reading-club"}
+            assert set(hub.user("alice")["groups"]) == teams | {"staff"}
+            again = Person(hub, "alice").logged_in()  # a login applies the provider's list
+            again.close()
+            assert set(hub.user("alice")["groups"]) == teams | {"staff"}
+            time.sleep(1.5)  # older than auth_refresh_age: the next request refreshes
+            assert alice.open("/hub/home").status_code == 200
+            wait_for(lambda: "Refreshing auth for alice" in hub.log_text(), 10, what="a refresh")
+            assert set(hub.user("alice")["groups"]) == teams | {"staff"}
+        finally:
+            alice.close()
