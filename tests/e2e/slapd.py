@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +78,7 @@ class Slapd:
         member_of: bool = False,
         size_limit: int | str = 500,
         paged_total: int | str = "unlimited",
+        tls: Certificates | None = None,
     ) -> None:
         self.binary = ensure_slapd()
         self.state_dir = state_dir
@@ -85,6 +87,9 @@ class Slapd:
         self.suffix = suffix
         self.port = port or _free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        # with certificates: StartTLS on ``url`` too, and TLS from the first byte on ``tls_port``
+        self.tls = tls
+        self.tls_port = _free_port() if tls else None
         self.member_of = member_of
         # slapd's default: 500 entries per search, and paged searches may go past it only when
         # size.prtotal says so (directories read by this project are configured like that)
@@ -108,6 +113,12 @@ class Slapd:
         ]
         if self.member_of:
             lines.append("moduleload memberof")
+        if self.tls:
+            lines += [
+                f"TLSCACertificateFile {self.tls.ca}",
+                f"TLSCertificateFile {self.tls.server_certificate}",
+                f"TLSCertificateKeyFile {self.tls.server_key}",
+            ]
         limit = self.size_limit
         lines += [
             "database mdb",
@@ -151,7 +162,7 @@ class Slapd:
         assert self.process is None, "slapd is already running"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.binary, "-f", str(self.conf), "-h", f"{self.url}/", "-d", "0"],
+                [self.binary, "-f", str(self.conf), "-h", " ".join(self.listen_urls), "-d", "0"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -181,6 +192,13 @@ class Slapd:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self.process = None
+
+    @property
+    def listen_urls(self) -> list[str]:
+        urls = [f"{self.url}/"]
+        if self.tls_port:
+            urls.append(f"ldaps://127.0.0.1:{self.tls_port}/")
+        return urls
 
     @property
     def running(self) -> bool:
@@ -235,3 +253,46 @@ class Slapd:
 
     def load_directory(self, directory: GeneratedDirectory) -> Slapd:
         return self.load(directory.ldif(member_of=self.member_of))
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A certificate authority and a server certificate it signed for ``127.0.0.1``, plus an
+    unrelated authority. (Not ``localhost``: libldap checks that name against the machine's
+    own host name.)"""
+
+    ca: Path
+    server_certificate: Path
+    server_key: Path
+    other_ca: Path
+
+    def named(self, folder: Path, san: str) -> Certificates:
+        """The same authority's certificate for ``san`` (e.g. ``DNS:ldap.example.org``)."""
+        signed = _server_certificate(folder, "ca", san, name="renamed")
+        return replace(self, server_certificate=signed[0], server_key=signed[1])
+
+
+def _openssl(folder: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder, timeout=60)
+
+
+_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
+def _server_certificate(folder: Path, ca: str, san: str, name: str) -> tuple[Path, Path]:
+    _openssl(folder, "req", *_KEY, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+             "-subj", "/CN=jupyterhub-teams test server")  # fmt: skip
+    (folder / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+    _openssl(folder, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem",
+             "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2",
+             "-extfile", f"{name}.ext", "-out", f"{name}.pem")  # fmt: skip
+    return folder / f"{name}.pem", folder / f"{name}.key"
+
+
+def make_certificates(folder: Path) -> Certificates:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("ca", "other-ca"):
+        _openssl(folder, "req", "-x509", *_KEY, "-keyout", f"{name}.key", "-out", f"{name}.pem",
+                 "-days", "2", "-subj", f"/CN=jupyterhub-teams test {name}")  # fmt: skip
+    certificate, key = _server_certificate(folder, "ca", "IP:127.0.0.1", name="server")
+    return Certificates(folder / "ca.pem", certificate, key, folder / "other-ca.pem")

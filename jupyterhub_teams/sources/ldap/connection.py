@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ldap  # type: ignore[import-untyped]
 from ldap.controls import SimplePagedResultsControl  # type: ignore[import-untyped]
@@ -27,6 +30,32 @@ def _describe_ldap_error(exc: BaseException) -> str:
     if isinstance(info, bytes):
         info = info.decode("utf-8", "replace")
     return f"{desc} ({info})" if info and str(info) != desc else desc
+
+
+class _StartTLSFailed(Exception):
+    """The server refused StartTLS or its handshake failed; carries libldap's words."""
+
+
+def tls_handshake_problem(url: str, ca_file: str, timeout: float) -> str:
+    """Why a TLS handshake with an ``ldaps://`` URL's server fails certificate checks, in
+    Python's own TLS words ("Hostname mismatch, ...", "unable to get local issuer
+    certificate"); libldap reports such failures only as "unknown error code". Only a
+    diagnosis: libldap's own handshake decides. Empty when the
+    handshake succeeds here or fails for another reason."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    try:
+        context = ssl.create_default_context(cafile=ca_file or None)
+        address = (host, parts.port or 636)
+        with (
+            socket.create_connection(address, timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return ""
+    except ssl.SSLCertVerificationError as exc:
+        return f"the server's certificate was refused: {exc.verify_message}"
+    except (OSError, ssl.SSLError):
+        return ""
 
 
 class _Partial(Exception):
@@ -104,7 +133,10 @@ class LDAPConnection:
             # the TLS options above take effect only in a new TLS context
             conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
         if self.start_tls:
-            conn.start_tls_s()
+            try:
+                conn.start_tls_s()
+            except ldap.LDAPError as exc:
+                raise _StartTLSFailed(_describe_ldap_error(exc)) from None
         password = self._bind_password()
         msgid = conn.simple_bind(self.bind_dn, password)
         del password
@@ -132,13 +164,21 @@ class LDAPConnection:
             except ldap.SERVER_DOWN as exc:
                 detail = _describe_ldap_error(exc)
                 # for a refused connection libldap reports a stale errno ("Transport endpoint
-                # is not connected"); TLS failures land here too, with a useful diagnostic
+                # is not connected"); a failed ldaps:// handshake lands here too, unexplained
                 if "not connected" in detail:
                     detail = "nothing answers there"
+                elif url.lower().startswith("ldaps:") and self.tls_verify:
+                    why = tls_handshake_problem(url, self.ca_file, self.timeout)
+                    detail = f"{detail}; {why}" if why else detail
                 failures.append(f"{url}: cannot connect ({detail})")
+            except _StartTLSFailed as exc:
+                failures.append(
+                    f"{url}: StartTLS failed ({exc}); nothing was sent in plain text. Check that "
+                    "the server offers StartTLS, that ca_file holds the authority that signed "
+                    "its certificate, and that the certificate names the host in the URL"
+                )
             except ldap.CONNECT_ERROR as exc:
-                step = "StartTLS" if self.start_tls else "connection"
-                failures.append(f"{url}: {step} failed ({_describe_ldap_error(exc)})")
+                failures.append(f"{url}: connection failed ({_describe_ldap_error(exc)})")
             except ldap.LDAPError as exc:
                 failures.append(f"{url}: {_describe_ldap_error(exc)}")
         raise SourceError("no LDAP server could be used — " + "; ".join(failures))
