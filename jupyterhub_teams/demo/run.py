@@ -1,12 +1,17 @@
-"""``jupyterhub-teams demo``: write a hub config into the state folder and run the hub."""
+"""``jupyterhub-teams demo``: write a hub config into the state folder, run the hub, and print
+its URL once a person can log in."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from ..sources import SourceError, YAMLDirectory
 from .hub import BUNDLED_DIRECTORY, DEMO_ADMIN
@@ -53,17 +58,39 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     )
     people = sorted(set(snapshot.people).union(*(g.members for g in snapshot.groups.values())))
-    print(
+    banner = (
         f"\njupyterhub-teams demo\n"
         f"  URL:        http://127.0.0.1:{args.port}/\n"
         f"  accounts:   {', '.join(people)} and {DEMO_ADMIN} (hub admin); password: demo\n"
         f"  teams:      "
         + ", ".join(f"{g.name} [{', '.join(sorted(g.members))}]" for g in snapshot.groups.values())
         + f"\n  directory:  {directory} (edit it: teams change within "
-        f"{args.sync_interval:g} s)\n  state:      {state}\n",
-        flush=True,
+        f"{args.sync_interval:g} s)\n  state:      {state}\n"
     )
-    os.chdir(state)
-    # replace this process by the hub, so that the demo is the hub (signals, exit status)
-    command = [sys.executable, "-m", "jupyterhub", "-f", str(config)]
-    os.execv(sys.executable, command)  # noqa: S606
+    print(f"jupyterhub-teams demo: starting the hub in {state}", flush=True)
+    hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=state)
+    # the demo is the hub for whoever runs it: a SIGTERM to it stops the hub, Ctrl-C reaches
+    # both (one process group), and the demo exits with the hub's status
+    signal.signal(signal.SIGTERM, lambda *_: hub.terminate())
+    try:
+        # the URL only once a person can log in with it: the login page answers and the
+        # authenticator reads the directory itself until the first sync has run
+        if _login_page_answers(args.port, hub):
+            print(banner, flush=True)
+        return hub.wait()
+    except KeyboardInterrupt:
+        return hub.wait()
+
+
+def _login_page_answers(port: int, hub: subprocess.Popen[bytes], timeout: float = 120) -> bool:
+    """Wait until the hub serves its login page; False if the hub exits first."""
+    url = f"http://127.0.0.1:{port}/hub/login"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and hub.poll() is None:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False

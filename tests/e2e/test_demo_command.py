@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import yaml
 
 from jupyterhub_teams.demo.hub import free_port
@@ -41,13 +40,15 @@ def test_demo_comes_up_with_the_bundled_directory_and_follows_edits(tmp_path: Pa
     )
     url = f"http://127.0.0.1:{port}"
     try:
+        # the URL is printed only once a person can log in: log in the moment it appears
         wait_for(
-            lambda: httpx.get(f"{url}/hub/api/", timeout=5).status_code == 200,
+            lambda: f"URL:        http://127.0.0.1:{port}/" in (tmp_path / "demo.log").read_text(),
             60,
-            what="the demo hub",
+            interval=0.05,
+            what="the demo's URL",
         )
+        Person(RunningHub(url), "bob").logged_in().close()
         banner = (tmp_path / "demo.log").read_text()
-        assert f"URL:        http://127.0.0.1:{port}/" in banner
         assert "alice, bob, carol, dave, erin and admin (hub admin); password: demo" in banner
         directory = state / "directory.yaml"
         assert str(directory) in banner
