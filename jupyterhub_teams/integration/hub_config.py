@@ -34,6 +34,7 @@ from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
 from .accounts_guard import guard_team_accounts
 from .hooks import Slot, call, install, value_slot
 from .hub_fixes import fix_group_share_tokens, skip_consent_for_teammates
+from .log_hygiene import keep_secrets_out_of_hub_log
 from .login_sync import keeping_teams_at_refresh, make_login_sync, make_refresh_sync
 
 Hook = Callable[..., Any]
@@ -273,7 +274,9 @@ DEPRECATED_COMMAND = "jupyterhub-teams-singleuser"
 
 def apply_hub_fixes(teams: JupyterHubTeams) -> None:
     """The hub-process changes that let team servers run on stock images (see
-    :mod:`.hub_fixes`), as the options ask."""
+    :mod:`.hub_fixes`), as the options ask, and the hub log's secrets kept out (see
+    :mod:`.log_hygiene`)."""
+    keep_secrets_out_of_hub_log()
     if teams.fix_group_share_tokens:
         fix_group_share_tokens()
     if teams.skip_consent_for_members:

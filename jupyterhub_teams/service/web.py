@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from jupyterhub.services.auth import HubAuth
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tornado import httpserver, web
+from tornado.log import access_log
 
 from .metrics import SyncMetrics
 
@@ -42,13 +43,31 @@ class MetricsHandler(web.RequestHandler):
         self.finish({"status": status_code, "message": self._reason})
 
 
+def log_without_query(handler: web.RequestHandler) -> None:
+    """Tornado's access log line without the query string: a client that puts its token in
+    the address (``?token=...``, refused here) must not have it written to the log."""
+    status = handler.get_status()
+    level = access_log.info if status < 400 else access_log.warning
+    request = handler.request
+    milliseconds = 1000.0 * request.request_time()
+    level(
+        "%d %s %s (%s) %.2fms",
+        status,
+        request.method,
+        request.path,
+        request.remote_ip,
+        milliseconds,
+    )
+
+
 def serve_metrics(
     metrics: SyncMetrics, service_url: str, prefix: str, api_url: str, token: str
 ) -> httpserver.HTTPServer:
     """Listen on ``service_url``'s host and port; metrics at ``<prefix>metrics``."""
     auth = HubAuth(api_url=api_url, api_token=token, cache_max_age=60)
     app = web.Application(
-        [(f"{prefix.rstrip('/')}/metrics", MetricsHandler, {"metrics": metrics, "auth": auth})]
+        [(f"{prefix.rstrip('/')}/metrics", MetricsHandler, {"metrics": metrics, "auth": auth})],
+        log_function=log_without_query,
     )
     parts = urlsplit(service_url)
     server = app.listen(parts.port or 80, address=parts.hostname or "127.0.0.1")

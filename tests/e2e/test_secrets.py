@@ -352,6 +352,12 @@ def test_no_secret_in_any_log_line_or_page(hub: Hub, directory: GeneratedDirecto
     admin = {"Authorization": f"token {hub.admin_token}"}
     metrics = httpx.get(f"{hub.url}/services/{SERVICE}/metrics", headers=admin, timeout=30)
     assert metrics.status_code == 200, metrics.text
+    # a client putting the token in the address is refused, and its request's log line must
+    # not carry it
+    misused = httpx.get(
+        f"{hub.url}/services/{SERVICE}/metrics", params={"token": hub.admin_token}, timeout=30
+    )
+    assert misused.status_code == 403, misused.text
 
     # -- every secret of the run: long, random, distinct, and used above ------------------
     found_in: dict[str, str] = {
