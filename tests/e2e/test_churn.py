@@ -248,6 +248,7 @@ def open_server(person: Person, owner: str) -> int:
     return person.server_api(owner, "GET", "api/status").status_code
 
 
+@pytest.mark.timeout(180 + 3 * STEPS)  # about 1 s per step here
 def test_churn_never_allows_or_denies_wrongly(hub: Hub) -> None:
     print(f"churn seed {SEED}, {STEPS} steps (JUPYTERHUB_TEAMS_CHURN_SEED={SEED} replays it)")
     people = sessions(hub)
