@@ -201,6 +201,8 @@ class LDAPConnection:
         control = SimplePagedResultsControl(True, size=self.page_size, cookie=b"")
         what = f"search of {base}"
         page = 0
+        # continuation references: parts of the subtree held by other servers
+        referred: list[str] = []
         while True:
             page += 1
             controls = [control] if self.page_size else None
@@ -223,7 +225,10 @@ class LDAPConnection:
                             into.append(entry)
                     elif kind == ldap.RES_SEARCH_RESULT:
                         break
-                    # RES_SEARCH_REFERENCE: referrals are not followed
+                    elif kind == ldap.RES_SEARCH_REFERENCE:
+                        # not followed (the bind's credentials would go to another server);
+                        # the entries there are missing, so the read is not complete
+                        referred += [str(url) for _, urls in data for url in (urls or [])]
             except ldap.TIMEOUT:
                 if msgid is not None:
                     self._abandon(conn, msgid)
@@ -248,8 +253,13 @@ class LDAPConnection:
                 if response.controlType == SimplePagedResultsControl.controlType:
                     cookie = response.cookie
             if not self.page_size or not cookie:
-                return
+                break
             control.cookie = cookie
+        if referred:
+            raise _Partial(
+                f"{what} was referred elsewhere for part of the tree "
+                f"({', '.join(sorted(set(referred))[:3])}); referrals are not followed"
+            )
 
     @staticmethod
     def _abandon(conn: Any, msgid: int) -> None:
