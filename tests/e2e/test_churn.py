@@ -55,7 +55,12 @@ class Model:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    options = f"c.JupyterHubTeams.share_revocation_interval = {REVOCATION}\n"
+    options = (
+        f"c.JupyterHubTeams.share_revocation_interval = {REVOCATION}\n"
+        # the large-removal guard would rightly hold a settle that deletes two of these small
+        # teams; it has tests of its own (test_guards.py), here it is off
+        "c.JupyterHubTeams.large_removal_fraction = 1.0\n"
+    )
     running = Hub(
         tmp_path_factory.mktemp("churn"),
         sync_interval=1,
