@@ -32,6 +32,7 @@ def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
     """The pages' routes, relative to the hub's prefix (``/hub`` under any ``base_url``)."""
     from tornado.web import StaticFileHandler
 
+    from .admin_page import AdminPageHandler, HoldDecisionHandler
     from .sharing import ShareCardHandler, SharingPageHandler
     from .teams_api import (
         AdminHandler,
@@ -48,6 +49,8 @@ def handlers(teams: JupyterHubTeams) -> list[tuple[Any, ...]]:
     team = r"/teams/api/teams/([^/]+)"
     return [
         (r"/teams", TeamsPageHandler, kw),
+        (r"/teams/admin", AdminPageHandler, kw),
+        (r"/teams/admin/holds", HoldDecisionHandler, kw),
         (r"/teams/join", JoinHandler, kw),
         (r"/teams/card/([^/]+)", TeamCardHandler, kw),
         (r"/teams/api/teams", CreateTeamHandler, kw),

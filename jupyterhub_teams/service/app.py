@@ -2,7 +2,8 @@
 
 The hub starts it with ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN`` (the service's
 least-privilege token) and ``JUPYTERHUB_TEAMS_CONFIG`` (the options ``setup(c)`` validated);
-with ``JUPYTERHUB_SERVICE_URL`` it also serves its metrics (:mod:`.web`).
+with ``JUPYTERHUB_SERVICE_URL`` it also serves its metrics and, to the hub's admin view, its
+status and held-plan decisions (:mod:`.web`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import signal
 
 from ..config import JupyterHubTeams
 from ..hub import HubClient
+from .decisions import HeldPlanDecisions
 from .metrics import SyncMetrics
-from .sync import sync_forever
-from .web import serve_metrics
+from .status import SyncStatus
+from .sync import SyncReport, sync_forever
+from .web import serve
 
 log = logging.getLogger("jupyterhub_teams.service")
 
@@ -32,13 +35,21 @@ async def run_service() -> None:
     source = teams.make_source()
     log.info("jupyterhub-teams sync: %s every %.0f s", source, teams.sync_interval)
     metrics = SyncMetrics(type(source).__name__)
+    status = SyncStatus(str(source))
+    lock = asyncio.Lock()
+
+    def on_report(report: SyncReport) -> None:
+        metrics.observe(report)
+        status.observe(report)
+
     service_url = os.environ.get("JUPYTERHUB_SERVICE_URL")
     server = None
-    if service_url:
-        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
-        server = serve_metrics(metrics, service_url, prefix, api_url, token)
-    try:
-        async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
+    async with HubClient(api_url, token, concurrency=teams.api_concurrency) as client:
+        if service_url:
+            prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+            decisions = HeldPlanDecisions(client, source, teams.policy(), status, lock, on_report)
+            server = serve(metrics, status, decisions, service_url, prefix, api_url, token)
+        try:
             await sync_forever(
                 client,
                 source,
@@ -46,11 +57,12 @@ async def run_service() -> None:
                 teams.sync_interval,
                 stop,
                 share_check_cycles=teams.share_check_cycles,
-                on_report=metrics.observe,
+                on_report=on_report,
+                lock=lock,
             )
-    finally:
-        if server is not None:
-            server.stop()
+        finally:
+            if server is not None:
+                server.stop()
 
 
 def main() -> None:

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..hub import HubAPIError, HubClient, apply_actions, read_groups, read_plan_state
 from ..model import HubState
-from ..plan import Plan, Policy, desire, make_plan
+from ..plan import Action, Plan, Policy, RemoveGroupMembers, desire, make_plan
 from ..sources import Source, SourceError
 from ..sources.base import BuiltFromHubGroups
 
 log = logging.getLogger("jupyterhub_teams.sync")
+
+
+def fingerprint(actions: Sequence[Action]) -> str:
+    """A digest naming a set of actions, independent of their order: what an admin who
+    approves a held plan approves."""
+    lines = sorted(json.dumps(action.to_json(), sort_keys=True) for action in actions)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def removals(actions: Sequence[Action]) -> int:
+    """How many removals held actions make: one per membership, one per other action (a
+    retirement and what goes with it)."""
+    return sum(
+        len(action.users) if isinstance(action, RemoveGroupMembers) else 1 for action in actions
+    )
 
 
 @dataclass
@@ -29,6 +46,8 @@ class SyncReport:
     directory_unavailable: bool = False
     # the hub as this sync read it, before applying anything (None when it was not read)
     state: HubState | None = None
+    # the held removals this sync carried out because an admin approved exactly them
+    approved: int = 0
 
     def summary(self) -> str:
         if self.error:
@@ -49,11 +68,14 @@ async def sync_once(
     apply: bool = True,
     allow_large_removal: bool = False,
     share_sample: tuple[int, int] | None = None,
+    approve: str | None = None,
 ) -> SyncReport:
     """Read the directory and the hub, plan, and (with ``apply``) carry the plan out.
 
     A directory that cannot be read changes nothing: the error is reported and the hub keeps
-    what it has.
+    what it has. ``approve`` is the :func:`fingerprint` of held removals an admin approved:
+    when this plan holds exactly those, they are carried out with it; other held removals
+    stay held.
     """
     started, writes_before = time.perf_counter(), client.writes
     report = SyncReport()
@@ -74,6 +96,13 @@ async def sync_once(
         report.plan = make_plan(
             snapshot, state, policy, allow_large_removal=allow_large_removal, desired=desired
         )
+        if approve is not None and report.plan.held and fingerprint(report.plan.held) == approve:
+            # the same reads planned again without the guard: exactly what was approved
+            held = removals(report.plan.held)
+            report.plan = make_plan(
+                snapshot, state, policy, allow_large_removal=True, desired=desired
+            )
+            report.approved = held
         if apply and report.plan.actions:
             await apply_actions(client, report.plan.actions)
             report.applied = True
@@ -95,17 +124,23 @@ async def sync_forever(
     stop: asyncio.Event | None = None,
     share_check_cycles: int = 10,
     on_report: Callable[[SyncReport], None] | None = None,
+    lock: asyncio.Lock | None = None,
 ) -> None:
     """Sync every ``interval`` seconds until ``stop`` is set. Never raises on a failed sync.
 
-    ``on_report`` sees every sync's report (the metrics).
+    ``on_report`` sees every sync's report (the metrics, the admin view's status). ``lock``
+    is held during each sync, so that an approval's sync never runs beside one.
     """
     stop = stop or asyncio.Event()
+    lock = lock or asyncio.Lock()
     reported: set[str] = set()
     cycle = 0
     while not stop.is_set():
         # every share is re-read once every `share_check_cycles` syncs; markers vouch between
-        report = await sync_once(client, source, policy, share_sample=(cycle, share_check_cycles))
+        async with lock:
+            report = await sync_once(
+                client, source, policy, share_sample=(cycle, share_check_cycles)
+            )
         cycle += 1
         if on_report is not None:
             on_report(report)
