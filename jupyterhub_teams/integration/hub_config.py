@@ -28,6 +28,7 @@ from ..config import JupyterHubTeams
 from ..pages import CACHE_OPTION, configure_pages, make_revocation_step, with_pages
 from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
+from ..posix.leavers import LeaverEnforcer, starting_with_hub
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
 from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
@@ -200,7 +201,7 @@ def free_port() -> int:
 _LOCAL_SPAWNERS = ("", "default", "localprocess", "jupyterhub.spawner.LocalProcessSpawner")
 
 
-def configure_posix(c: Config, teams: JupyterHubTeams) -> Hook | None:
+def configure_posix(c: Config, teams: JupyterHubTeams) -> PosixHook | None:
     """The spawn step giving servers their POSIX identity, when ``PosixIdentity.enabled``.
 
     The hub's default ``LocalProcessSpawner`` is replaced by ``PosixLocalProcessSpawner``
@@ -290,6 +291,21 @@ def apply_hub_fixes(teams: JupyterHubTeams) -> None:
         )
 
 
+def leaver_enforcer(posix: PosixHook | None) -> LeaverEnforcer | None:
+    """What stops servers still carrying a team their owner left, when POSIX identity is on
+    and ``PosixIdentity.removed_member_grace`` is not ``"never"``."""
+    if posix is None:
+        return None
+    grace = posix.options.removed_member_grace_seconds
+    if grace is None:
+        log.warning(
+            "PosixIdentity.removed_member_grace is 'never': a person removed from a team keeps "
+            "its gid and directory in their running servers until those stop"
+        )
+        return None
+    return LeaverEnforcer(posix.carried, grace, posix.options.removed_member_check_interval)
+
+
 def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
     """Our hooks in every slot they need, each composed once with the admin's (see
     :mod:`.hooks`)."""
@@ -300,13 +316,15 @@ def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
     def after_login(then: Hook) -> Hook:
         return make_login_guard(teams, make_login_sync(teams, then) if teams.login_sync else then)
 
+    authenticator_class = with_pages(teams, {"refresh_user": keeping_teams_at_refresh})
+    leavers = leaver_enforcer(posix)
+    if leavers is not None:
+        # the hub hands the authenticator its application once, at start: the enforcer's
+        # loop starts there (see posix.leavers)
+        authenticator_class = starting_with_hub(authenticator_class, leavers)
     slots = [
         # the pages' handlers, registered by the authenticator (see pages.wiring.with_pages)
-        value_slot(
-            "authenticator_class",
-            "JupyterHub",
-            with_pages(teams, {"refresh_user": keeping_teams_at_refresh}),
-        ),
+        value_slot("authenticator_class", "JupyterHub", authenticator_class),
         Slot("post_auth_hook", "Authenticator", after_login, lambda _a, _h, auth: auth),
         Slot(
             "refresh_user_hook",

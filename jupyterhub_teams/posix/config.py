@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Integer, List, TraitError, Unicode, validate
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, Union, validate
 from traitlets.config import Configurable
 
 from .names import DEFAULT_DIGIT_PREFIX, DEFAULT_MAX_LENGTH, is_safe_system_name
@@ -176,10 +176,76 @@ class PosixIdentity(Configurable):
         help="""
         Give people's own servers their teams' gids as supplementary groups, so they can
         work in their team directories from their own server (through links in
-        ``team_links``). A person who leaves a team keeps the gid in an already running
-        server until it restarts.
+        ``team_links``). A person who leaves a team loses the gid and the team directory at
+        the next start of their server; a server still running with them is stopped after
+        ``removed_member_grace``.
         """,
     ).tag(config=True)
+
+    removed_member_grace = Union(
+        [Float(), Unicode()],
+        default_value=300.0,
+        help="""
+        Seconds after which a person's running server that still carries a team they were
+        removed from (its gid as a supplementary group, its directory in ``~/teams`` or
+        mounted) is stopped, or ``"never"``.
+
+        A server gets its teams' gids and directories when it starts, and the kernel keeps
+        them for as long as the process runs: removing someone from a team cannot take
+        them back from a running server. So the hub checks (every
+        ``removed_member_check_interval`` seconds) what each running server was started with
+        against its owner's present teams, and stops a server whose owner has been outside one
+        of those teams for this long. Started again, the server no longer has the team. A
+        person re-added to the team within the grace is not stopped.
+
+        The default, 300 seconds (5 minutes), bounds how long a removed person keeps the
+        team's files, and leaves time for a directory change made in two steps (out of one
+        group, into another) or undone at once, without stopping anyone's work for it. ``0``
+        stops at the first check. ``"never"`` restores the old behaviour (the gid stays until
+        the server stops for another reason, such as the idle culler): only for deployments
+        where team directories hold nothing a removed member must lose at once.
+        """,
+    ).tag(config=True)
+
+    @validate("removed_member_grace")
+    def _check_grace(self, proposal: Any) -> float | str:
+        value = proposal["value"]
+        if isinstance(value, str) and value.strip().lower() == "never":
+            return "never"
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise TraitError(
+                f'removed_member_grace must be a number of seconds or "never", got {value!r}'
+            ) from None
+        if not seconds >= 0 or seconds == float("inf"):
+            raise TraitError(f"removed_member_grace must be 0 or more seconds, got {value!r}")
+        return seconds
+
+    removed_member_check_interval = Float(
+        30.0,
+        help="""
+        How often, in seconds, the hub compares running servers' teams with their owners'
+        present teams (see ``removed_member_grace``). A departure is noticed at the first
+        check after it, so a server is stopped between ``removed_member_grace`` and
+        ``removed_member_grace`` plus this interval after the person left.
+        """,
+    ).tag(config=True)
+
+    @validate("removed_member_check_interval")
+    def _check_interval(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 < value <= 3600:
+            raise TraitError(
+                f"removed_member_check_interval must be between 0 and 3600 seconds, got {value}"
+            )
+        return value
+
+    @property
+    def removed_member_grace_seconds(self) -> float | None:
+        """``removed_member_grace`` in seconds, None for ``"never"``."""
+        grace = self.removed_member_grace
+        return None if grace == "never" else float(grace)
 
     team_links = Unicode(
         "teams",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..model.policy import Policy
 from ..sources import Source, SourceError
 from ..sources.claims import lookup_dotted
 from .accounts import system_lookups
+from .carried import CarriedTeams
 from .config import PosixIdentity
 from .identity import IdentityRefused, Request, Resolver, TeamRef
 from .registry import Registry
@@ -78,6 +80,8 @@ class PosixHook:
         self.options = options
         self.policy = policy
         self.resolver = Resolver(options, Registry(options.registry_path), system_lookups())
+        # what each person's server is given, for the enforcer (see .leavers)
+        self.carried = CarriedTeams(options.registry_path)
         self._make_source = make_source
         self._source: Source | None = None
 
@@ -158,6 +162,14 @@ class PosixHook:
         except (IdentityRefused, UnsupportedSpawner) as exc:
             spawner.log.error("%s: POSIX identity refused: %s", name, exc)
             raise SpawnRefused(name, str(exc)) from None
+        if identity.team is None:
+            # recorded before the server starts, so that a departure during the start is
+            # caught too; a start that fails leaves rows of a server that is not running,
+            # which the enforcer drops
+            teams = [(g.team, g.gid) for g in identity.groups]
+            await asyncio.to_thread(
+                self.carried.record_start, name, spawner.name or "", teams, time.time()
+            )
         spawner.log.info(
             "%s runs as %s (uid %d, gid %d, groups %s)",
             name,

@@ -1,0 +1,175 @@
+"""The enforcer, inside the hub: stop a person's server that still carries a team they left.
+
+Every ``removed_member_check_interval`` seconds it reads what each running server carries
+(:mod:`.carried`, written at spawn) and each owner's present teams (the hub's own database, as
+the spawn step reads them), lets :func:`.leaving.decide` say what to do, records the result,
+and stops the servers whose grace is over, the way the hub's ``DELETE /users/:name/server``
+does (route removed from the proxy, then the spawner stopped).
+
+Why inside the hub and not in the sync service: the hub already has the authority to stop
+servers, so no token gets ``delete:servers`` on people's servers; the record of what servers
+carry is the hub's own file; and departures made by the Teams page or at login are seen too.
+Nothing is kept only in memory: after a restart of the hub, the first check recomputes
+everything from the recorded rows, including when each departure was first noticed.
+
+The hub starts it when it asks the authenticator for its pages (:func:`starting_with_hub`):
+the one moment an extension is handed the hub application, with its event loop running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .carried import CarriedTeams
+from .hook import team_ref
+from .leaving import Decision, ServerKey, Stop, decide
+
+log = logging.getLogger("jupyterhub_teams.posix.leavers")
+
+# Set on the authenticator classes made by :func:`starting_with_hub`, so that wrapping one
+# again returns it unchanged.
+_STARTS_ENFORCER = "_jupyterhub_teams_leavers"
+
+
+def present_teams(orm_user: Any) -> frozenset[str]:
+    """The person's active teams: those whose gid their server would get if it started now."""
+    return frozenset(ref.team for g in orm_user.groups if (ref := team_ref(g)) is not None)
+
+
+class LeaverEnforcer:
+    """Checks every ``interval`` seconds; stops after ``grace`` seconds."""
+
+    def __init__(
+        self,
+        store: CarriedTeams,
+        grace: float,
+        interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.grace = grace
+        self.interval = interval
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._app: Any = None
+
+    def start(self, app: Any) -> None:
+        """Start checking for the hub application ``app`` (once; later calls do nothing)."""
+        if self._task is not None:
+            return
+        self._app = app
+        self._task = asyncio.ensure_future(self._run())
+        log.info(
+            "servers still carrying a team their owner left are stopped after %g s "
+            "(checked every %g s)",
+            self.grace,
+            self.interval,
+        )
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # a failed check is retried at the next one; the rows are unchanged
+                log.exception("checking servers of people who left a team failed")
+
+    def _hub_state(
+        self,
+    ) -> tuple[set[ServerKey], set[ServerKey], dict[str, frozenset[str]], dict[str, Any]]:
+        running: set[ServerKey] = set()
+        pending: set[ServerKey] = set()
+        teams_of: dict[str, frozenset[str]] = {}
+        users: dict[str, Any] = {}
+        for user in list(self._app.users.values()):
+            for name, spawner in list(user.spawners.items()):
+                if spawner.pending:
+                    pending.add((user.name, name))
+                elif spawner.active and spawner.ready:
+                    running.add((user.name, name))
+                else:
+                    continue
+                users[user.name] = user
+                teams_of[user.name] = present_teams(user.orm_user)
+        return running, pending, teams_of, users
+
+    async def check(self) -> Decision:
+        """One check: read, decide, record, stop. Returns what was decided."""
+        # the rows first: a start recorded after this read is left alone by this check
+        rows = await asyncio.to_thread(self.store.rows)
+        if not rows:
+            return Decision()
+        now = self.clock()
+        running, pending, teams_of, users = self._hub_state()
+        decision = decide(
+            rows, running=running, pending=pending, teams_of=teams_of, now=now, grace=self.grace
+        )
+        if decision.noticed or decision.rejoined or decision.forget:
+            await asyncio.to_thread(
+                self.store.update,
+                noticed=decision.noticed,
+                at=now,
+                rejoined=decision.rejoined,
+                forget=decision.forget,
+            )
+        for row in decision.noticed:
+            log.info(
+                "%s left %s, whose gid %d their server %r still has: it is stopped in %g s "
+                "unless they are a member again by then",
+                row.user, row.team, row.gid, row.server, self.grace,
+            )  # fmt: skip
+        for row in decision.rejoined:
+            log.info("%s is a member of %s again: their server is not stopped", row.user, row.team)
+        for stop in decision.stops:
+            await self._stop(users[stop.user], stop)
+        return decision
+
+    async def _stop(self, user: Any, stop: Stop) -> None:
+        spawner = user.spawners.get(stop.server)
+        if spawner is None or spawner.pending or not spawner.active:
+            return
+        log.warning("%s", stop.reason())
+        # as the hub's own DELETE /users/:name/server: marked pending before anything async
+        spawner._stop_pending = True
+        try:
+            await self._app.proxy.delete_user(user, stop.server)
+            await user.stop(stop.server)
+        except Exception:
+            log.exception("stopping %s's server %r failed", stop.user, stop.server)
+        finally:
+            spawner._stop_pending = False
+
+
+def starting_with_hub(
+    compose: Callable[[Any], Any], enforcer: LeaverEnforcer
+) -> Callable[[Any], Any]:
+    """An ``authenticator_class`` value maker: ``compose``'s class, subclassed so that the
+    hub's call of ``get_handlers(app)`` (once, at start, with its event loop running) also
+    starts ``enforcer``. The subclass keeps the class's name, so ``c.<Name>`` settings stay."""
+
+    def composed(value: Any) -> Any:
+        if isinstance(value, type) and value.__dict__.get(_STARTS_ENFORCER):
+            return value
+        base = compose(value)
+
+        def get_handlers(self: Any, app: Any) -> list[tuple[Any, ...]]:
+            enforcer.start(app)
+            handlers: list[tuple[Any, ...]] = base.get_handlers(self, app)
+            return handlers
+
+        namespace = {
+            "get_handlers": get_handlers,
+            _STARTS_ENFORCER: True,
+            "__module__": base.__module__,
+            "__doc__": base.__doc__,
+        }
+        return type(base.__name__, (base,), namespace)
+
+    return composed
