@@ -16,7 +16,11 @@ who is logging in current *now*. Rules:
 * A claim source (OAuth claims) sets the person's claim teams exactly, leaving included: the
   person's own login is the only authority for them. A login whose ``auth_state`` carries no
   groups claim at all is an error, never "in no group": it changes nothing. Claim teams that
-  do not exist yet get their JupyterHub group here (account and share follow at the next sync).
+  do not exist yet get their JupyterHub group here (account and share follow at the next sync);
+  a retired claim team of the same claim is restored here (its share follows at the next sync),
+  and with ``ClaimGroups.retire_after_days`` the login writes down in each of the person's claim
+  teams that its claim was confirmed (only when the recorded time is getting old). Retiring a
+  claim team is the background sync's job (see :mod:`jupyterhub_teams.sources.claims`).
 * With ``Authenticator.manage_groups``, JupyterHub sets the person's groups to the login's
   ``groups`` right after this hook: the hook makes that list hold the person's teams as they now
   are and no other team, so the authenticator manages other groups and jupyterhub-teams teams.
@@ -37,6 +41,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyterhub import orm
@@ -171,15 +176,40 @@ def _why_taken(record: TeamRecord | None) -> str:
     return "a team of another directory source"
 
 
+def _claim_record_writes(
+    group: Any, record: TeamRecord, source: Any, now: datetime
+) -> list[Action]:
+    """What a login with the claim of an existing claim team writes in its record: a retired
+    team restored, or the time its claim was confirmed (only when that is due)."""
+    if record.retired:
+        restored = record.unretire()
+        restored = source.confirmed(restored, now) or restored
+        reason = f"restore retired claim team of {record.claim!r}; the sync grants its share"
+        return [SetGroupProperties(group.name, with_record(group.properties, restored), reason)]
+    confirmed = source.confirmed(record, now)
+    if confirmed is None:
+        return []
+    reason = f"claim {record.claim!r} confirmed at {confirmed.claim_confirmed_at}"
+    return [SetGroupProperties(group.name, with_record(group.properties, confirmed), reason)]
+
+
 def apply_claim_teams(
-    db: Any, user: Any, paths: set[str], source: Any, hub_log: Any, origin: str = "login"
+    db: Any,
+    user: Any,
+    paths: set[str],
+    source: Any,
+    hub_log: Any,
+    origin: str = "login",
+    now: datetime | None = None,
 ) -> tuple[list[str], list[str]]:
     """Make ``user`` a member of exactly the claim teams of its claim ``paths``.
 
-    A new team's JupyterHub group is created with its marker; a path whose team belongs to
-    another path, or whose name is taken by a group that is no claim team, is refused with a
-    log line. Groups that are not claim teams are not touched.
+    A new team's JupyterHub group is created with its marker; a retired claim team of the same
+    path is restored; a path whose team belongs to another path (retired or not), or whose name
+    is taken by a group that is no claim team, is refused with a log line. Groups that are not
+    claim teams are not touched. ``now`` is when the claims were confirmed (default: now).
     """
+    now = now or datetime.now(timezone.utc)
     names = set(source.claim_teams(paths).teams)
     existing = (
         {g.name: g for g in db.query(orm.Group).filter(orm.Group.name.in_(names))} if names else {}
@@ -187,7 +217,7 @@ def apply_claim_teams(
     owners, taken = {}, {}
     for name, group in existing.items():
         record = _record(group)
-        if record is not None and _is_active_claim_team(record):
+        if record is not None and record.origin is Origin.CLAIMS:
             owners[name] = record.claim or ""
         else:
             taken[name] = _why_taken(record)
@@ -197,9 +227,11 @@ def apply_claim_teams(
     created: list[Action] = []
     for team in mapping.teams.values():
         if team.team not in existing:
-            properties = with_record({}, source.record(team))
+            properties = with_record({}, source.record(team, now))
             reason = f"new claim team from {team.path!r}; the sync adds its account and share"
             created += [CreateGroup(team.team), SetGroupProperties(team.team, properties, reason)]
+        elif (record := _record(existing[team.team])) is not None:
+            created += _claim_record_writes(existing[team.team], record, source, now)
     wanted = set(mapping.teams)
     current = {g.name for g in user.groups if _is_active_claim_team(_record(g))}
     return _change(db, user, sorted(wanted - current), sorted(current - wanted), created, origin)

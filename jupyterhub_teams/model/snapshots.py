@@ -37,6 +37,11 @@ class DirectorySnapshot:
     groups: Mapping[str, DirectoryGroup] = field(default_factory=dict)
     source: str = "unknown"
     complete: bool = True
+    # Teams (by hub group name) the source itself says are over, with why, retired even when
+    # ``complete`` is False: claim teams whose members all lost the claim or whose claim no
+    # login confirmed for too long. The source knows what its claims mean; the planner decides
+    # how a team retires.
+    retiring: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

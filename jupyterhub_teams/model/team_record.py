@@ -10,6 +10,8 @@ Format versions:
 * 1 (no ``version`` key; written before 0.4): a claim team said ``"origin": "directory"`` and
   ``"source": "claims"``, a missing ``origin`` meant a directory team.
 * 2: ``origin`` alone says where a team came from (``directory``, ``claims`` or ``hub``).
+  A claim team's record may say when a member's login last confirmed its claim
+  (``claim_confirmed_at``); records without it are read as "not known", so no new version.
 
 Records of either version are read; keys this version does not know are kept as they are, so
 that a newer hub's records survive a write by this one.
@@ -37,6 +39,7 @@ _KNOWN_KEYS = frozenset(
         "share_scopes",
         "gid",
         "claim",
+        "claim_confirmed_at",
         "admins",
         "created_by",
         "created_at",
@@ -77,6 +80,9 @@ class TeamRecord:
     gid: int | None = None
     # The claim path (such as ``github:org:team``) that made a claim team.
     claim: str | None = None
+    # When a login or refresh of a member last confirmed a claim team's claim (ISO 8601, UTC,
+    # ``2026-01-31T12:00:00Z``); None when no login of this version has seen it yet.
+    claim_confirmed_at: str | None = None
     # Teams made on the pages: who manages them, who made and who deleted them.
     admins: tuple[str, ...] = ()
     created_by: str | None = None
@@ -104,6 +110,10 @@ class TeamRecord:
         """This record, retired: no share is vouched for any more."""
         return replace(self, retired=True, share_scopes=(), **changes)
 
+    def unretire(self) -> TeamRecord:
+        """This record, active again; it vouches for no share until the sync has granted it."""
+        return replace(self, retired=False, share_scopes=())
+
     def to_json(self) -> dict[str, Any]:
         """The group-property value (JSON types only) for this record."""
         out: dict[str, Any] = dict(self.extra)
@@ -117,6 +127,7 @@ class TeamRecord:
         optional: dict[str, Any] = {
             "gid": self.gid,
             "claim": self.claim,
+            "claim_confirmed_at": self.claim_confirmed_at,
             "created_by": self.created_by,
             "created_at": self.created_at,
             "deleted_by": self.deleted_by,
@@ -148,6 +159,7 @@ def parse_record(value: Any) -> TeamRecord:
         share_scopes=_texts(value.get("share_scopes")),
         gid=_number(value.get("gid")),
         claim=_text(value.get("claim")),
+        claim_confirmed_at=_text(value.get("claim_confirmed_at")),
         admins=_texts(value.get("admins")),
         created_by=_text(value.get("created_by")),
         created_at=_text(value.get("created_at")),

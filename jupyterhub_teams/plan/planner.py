@@ -2,7 +2,9 @@
 
 Pure. Safety rules live here so that every surface (service, CLI, login hook) gets them:
 
-* A snapshot marked incomplete never removes or retires anything.
+* A snapshot marked incomplete never removes or retires anything on its strength; it retires
+  only the teams it names as over (``retiring``: claim teams, see sources/claims/retirement.py),
+  outside the large-removal guard.
 * A group refused for its name leaves an existing team exactly as it is. A group colliding with
   the group that is already a team's source is refused alone; the team keeps following its own
   group.
@@ -139,6 +141,9 @@ def make_plan(
     if not may_remove:
         plan.notes.append(
             f"the {snapshot.source} answer is incomplete: nothing is removed or retired this time"
+            if not snapshot.retiring
+            else f"the {snapshot.source} answer is incomplete: nobody is removed from a team "
+            "it names, and only the teams it says are over are retired"
         )
 
     # Names whose team must be left exactly as it is (refused group names; a team whose own
@@ -157,6 +162,11 @@ def make_plan(
         late += removals if may_remove else []
     if may_remove:
         late += _retirements(hub, set(teams) | frozen_teams)
+    # Teams the source says are over (claim teams). Never held by the large-removal guard nor
+    # counted in it: the guard stands against a directory read gone wrong, and these are read
+    # from the hub (a group its members' logins emptied) or from a recorded time; a login with
+    # the claim restores such a team, while holding them would also hold a directory's removals.
+    over = _source_retirements(hub, snapshot, set(teams) | frozen_teams)
     # Same-kind actions side by side so that they can be applied concurrently; the relative
     # order of kinds is the safety order (create, then grant, then take away).
     plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
@@ -166,8 +176,8 @@ def make_plan(
         plan.held = late
         plan.hold_reason = hold_reason
         plan.notes.append(hold_reason)
-    else:
-        plan.actions.extend(late)
+        late = []
+    plan.actions.extend(sorted([*late, *over], key=lambda a: _LATE_ORDER.index(type(a))))
     return plan
 
 
@@ -226,24 +236,45 @@ def _team_actions(
 
 def _retirements(hub: HubState, kept: set[str]) -> list[Action]:
     """Retire the synced teams whose group left the directory (``kept``: the teams wanted or
-    frozen): share revoked, members removed, server stopped, record marked retired."""
+    frozen)."""
     actions: list[Action] = []
     for group in sorted(hub.groups.values(), key=lambda g: g.name):
         record = group.record
         if record is None or not record.synced or group.name in kept:
             continue
-        account = record.account
-        if _has_group_share(hub, account, group, ()):
-            actions.append(RevokeGroupShare(account, group.name))
-        if group.users:
-            actions.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
-        owner = hub.users.get(account)
-        if owner is not None and (owner.server_running or owner.server_pending):
-            actions.append(StopServer(account, "team retired"))
-        if not record.retired:
-            retired = with_record(group.properties, record.retire())
-            reason = "retire team: its group left the directory"
-            actions.append(SetGroupProperties(group.name, retired, reason))
+        actions += _retire(hub, group, record, "its group left the directory")
+    return actions
+
+
+def _source_retirements(hub: HubState, snapshot: DirectorySnapshot, kept: set[str]) -> list[Action]:
+    """Retire the active synced teams ``snapshot.retiring`` names, unless the same snapshot
+    also asks for them (``kept``)."""
+    actions: list[Action] = []
+    for name, why in sorted(snapshot.retiring.items()):
+        group = hub.groups.get(name)
+        record = group.record if group is not None else None
+        if group is None or record is None or not record.synced or record.retired:
+            continue
+        if name not in kept:
+            actions += _retire(hub, group, record, why)
+    return actions
+
+
+def _retire(hub: HubState, group: HubGroup, record: TeamRecord, why: str) -> list[Action]:
+    """Retire one team: share revoked, members removed, server stopped, record marked retired
+    (each only when not done already). The account, the group and the files stay."""
+    actions: list[Action] = []
+    account = record.account
+    if _has_group_share(hub, account, group, ()):
+        actions.append(RevokeGroupShare(account, group.name))
+    if group.users:
+        actions.append(RemoveGroupMembers(group.name, tuple(sorted(group.users))))
+    owner = hub.users.get(account)
+    if owner is not None and (owner.server_running or owner.server_pending):
+        actions.append(StopServer(account, "team retired"))
+    if not record.retired:
+        retired = with_record(group.properties, record.retire())
+        actions.append(SetGroupProperties(group.name, retired, f"retire team: {why}"))
     return actions
 
 

@@ -84,3 +84,8 @@ class MakesClaimTeams(Protocol):
     def record(self, team: Any) -> TeamRecord:
         """The record of a new team made from a claim."""
         ...
+
+    def confirmed(self, record: TeamRecord, now: Any = None) -> TeamRecord | None:
+        """``record`` after a login confirmed its claim at ``now`` (a datetime), or None when
+        nothing needs writing: the login hook keeps the time teams retire by."""
+        ...

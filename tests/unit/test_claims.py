@@ -422,8 +422,10 @@ def test_the_source_builds_its_snapshot_from_the_groups_the_sync_read() -> None:
     source = teams_with().make_source()
     assert isinstance(source, ClaimGroups)
     snapshot = source.snapshot_from_hub({g.name: g for g in HUB_GROUPS})
-    # at the default max_team_name_length the long name is valid
-    assert set(snapshot.groups) == {"physics", "lab/chem", "renamed", "way-too-long-for-the-limit"}
+    # at the default max_team_name_length the long name is valid; it has no member left, so
+    # it is not asked for but named as over
+    assert set(snapshot.groups) == {"physics", "lab/chem", "renamed"}
+    assert set(snapshot.retiring) == {"way-too-long-for-the-limit"}
     assert snapshot.complete is False
 
 
@@ -480,7 +482,8 @@ def test_planner_restoring_a_team_keeps_unknown_marker_keys() -> None:
 
 
 def test_an_incomplete_claim_snapshot_never_removes_anyone() -> None:
-    snapshot, _ = snapshot_from_groups([group_model("physics", [], physics_marker())], 40)
+    # the snapshot says physics is bob's; the hub (read later) has alice in it
+    snapshot, _ = snapshot_from_groups([group_model("physics", ["bob"], physics_marker())], 40)
     hub = HubState(
         users={n: HubUser(n) for n in ("alice", "collab-physics")},
         groups={
@@ -509,6 +512,12 @@ def db() -> Iterator[Any]:
             ),
             orm.Group(name="staff", properties={}),
             orm.Group(name="gone", properties={TEAM_PROPERTY: physics_marker(retired=True)}),
+            orm.Group(
+                name="old",
+                properties={
+                    TEAM_PROPERTY: {"account": "c-old", "origin": "directory", "retired": True}
+                },
+            ),
         ]
     )
     for name in ("alice", "bob"):
@@ -586,7 +595,9 @@ def test_claim_memberships_are_set_exactly_and_other_groups_are_untouched(db: An
         ("/x/adhoc", "is a team created in the hub"),
         ("/x/yaml", "is a team of another directory source"),
         ("/x/staff", "does not manage"),
-        ("/x/gone", "is a retired team"),
+        ("/x/old", "is a retired team"),
+        # a retired claim team is restored only by its own claim
+        ("/x/gone", "belongs to the claim group '/a/physics'; never merged"),
     ],
 )
 def test_groups_that_are_not_active_claim_teams_are_never_joined(

@@ -11,9 +11,12 @@ when the hub refreshes their authentication), so this source works in two halves
 * **In the background**, :meth:`ClaimGroups.snapshot_from_hub` takes the claim teams recorded
   in the hub (groups whose team record's origin is ``claims``) with their current members from
   the groups the sync read anyway, so that the sync creates their accounts and shares. The
-  snapshot is marked incomplete: nobody is removed and no team is retired by the background
-  sync, because a person's claims are only known when they log in; people leave a claim team
-  at their next login or refresh.
+  snapshot is marked incomplete: the background sync removes nobody from a claim team,
+  because a person's claims are only known when they log in; people leave a claim team at
+  their next login or refresh. The snapshot does name the claim teams that are over
+  (:mod:`.retirement`: no member left, or no member's claim confirmed for
+  ``retire_after_days``), and the sync retires those as it retires directory teams: share
+  revoked, server stopped, account and files kept. A login with the claim restores the team.
 
 A claim *path* is the group as the provider spells it: ``/lab/physics`` (Keycloak with "full
 group path"), ``physics``, ``myorg:team-slug`` (GitHub, built from the team's organisation login
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from traitlets import Enum, TraitError, Unicode, default
+from traitlets import Enum, Float, TraitError, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ...model import DirectoryGroup, DirectorySnapshot, HubGroup, Origin, TeamRecord
@@ -39,6 +44,7 @@ from ...naming import DEFAULT_ACCOUNT_PREFIX, InvalidName, account_name, team_na
 from ..base import SourceError
 from .mapping import PATH_RULES, ClaimMapping, ClaimTeam, _prefix_segments, map_claims
 from .providers import DEFAULT_CLAIMS, KINDS, extract_paths
+from .retirement import confirmation_due, stamp, why_over, window
 
 log = logging.getLogger("jupyterhub_teams.sources.claims")
 
@@ -59,15 +65,23 @@ def claim_record(team: ClaimTeam, account_prefix: str = DEFAULT_ACCOUNT_PREFIX) 
 
 
 def snapshot_from_groups(
-    groups: Iterable[HubGroup], max_length: int
+    groups: Iterable[HubGroup],
+    max_length: int,
+    *,
+    now: datetime | None = None,
+    retire_after: timedelta | None = None,
 ) -> tuple[DirectorySnapshot, list[str]]:
     """The claim teams among the hub's groups, as a snapshot, and problems found.
 
     Each team is reported under a name whose team name is the hub group's own name (its
     recorded ``source_group`` when that still maps there), so the planner never derives a
-    second team from it. Retired teams are left out.
+    second team from it. Retired teams are left out, and so are the teams that are over at
+    ``now`` (see :mod:`.retirement`): they are in the snapshot's ``retiring`` instead. A team
+    whose name is a problem is left as it is, never retired.
     """
+    now = now or datetime.now(timezone.utc)
     found: dict[str, DirectoryGroup] = {}
+    retiring: dict[str, str] = {}
     problems: list[str] = []
     for group in groups:
         name, record = group.name, group.record
@@ -85,9 +99,17 @@ def snapshot_from_groups(
                 f"{max_length}; it is left as it is"
             )
             continue
-        found[candidate] = DirectoryGroup(candidate, group.users)
+        why = why_over(group, now, retire_after)
+        if why is not None:
+            retiring[name] = why
+        else:
+            found[candidate] = DirectoryGroup(candidate, group.users)
     snapshot = DirectorySnapshot(
-        {}, found, source="OAuth claims recorded in the hub", complete=False
+        {},
+        found,
+        source="OAuth claims recorded in the hub",
+        complete=False,
+        retiring=retiring,
     )
     return snapshot, problems
 
@@ -164,6 +186,39 @@ class ClaimGroups(LoggingConfigurable):
         """,
     ).tag(config=True)
 
+    retire_after_days = Float(
+        0.0,
+        allow_none=True,
+        help="""
+        Retire a claim team when no member's login or refresh has confirmed its claim for
+        this many days (fractions allowed); 0 or None: never by time.
+
+        A claim team retires in any case once it has no member left: the provider stopped
+        naming the claim for each of them and their logins (or refreshes) took them out.
+        This option also retires teams whose people simply stopped coming, since the hub
+        cannot ask the provider about people who do not log in: their claims may have ended
+        long ago. Retiring is what happens to a directory team whose group is gone: the
+        share is revoked, the members are taken out, the server is stopped; the account, the
+        group and the files stay, and the next login of anyone with the claim restores the
+        team (the sync grants its share again within ``sync_interval``).
+
+        The time is written in the team's record at a member's login or refresh, only when
+        the recorded one is older than a tenth of this window (so a team may retire up to a
+        tenth of the window early, and logins do not rewrite the team each time). Teams
+        without a recorded time (made while this was 0) never retire by time until a
+        member's login records one.
+
+        Off by default: time alone says nothing certain about a claim, and only you know how
+        long people may stay away (a term break, a sabbatical) and how long your provider
+        keeps them in groups. A retired team is restored intact, but its server stops and its
+        members lose it until one of them logs in again. Members who use the hub confirm
+        their claims at every login and at the authenticator's refreshes (OAuthenticator
+        refreshes a person's authentication on a request older than ``auth_refresh_age``), so
+        a value such as 90 retires only teams nobody with the claim has used for a season.
+        A window shorter than ``auth_refresh_age`` retires teams that are in use.
+        """,
+    ).tag(config=True)
+
     @default("log")
     def _default_log(self) -> logging.Logger:
         return log
@@ -215,9 +270,24 @@ class ClaimGroups(LoggingConfigurable):
             taken=taken,
         )
 
-    def record(self, team: ClaimTeam) -> TeamRecord:
-        """The record of a new claim team (see :func:`claim_record`)."""
-        return claim_record(team, self._option("account_prefix", DEFAULT_ACCOUNT_PREFIX))
+    @property
+    def retire_after(self) -> timedelta | None:
+        """``retire_after_days`` as a window; None when teams never retire by time."""
+        return window(self.retire_after_days)
+
+    def record(self, team: ClaimTeam, now: datetime | None = None) -> TeamRecord:
+        """The record of a new claim team (see :func:`claim_record`), with the time its claim
+        was confirmed when teams retire by time."""
+        record = claim_record(team, self._option("account_prefix", DEFAULT_ACCOUNT_PREFIX))
+        return self.confirmed(record, now) or record
+
+    def confirmed(self, record: TeamRecord, now: datetime | None = None) -> TeamRecord | None:
+        """``record`` after a login confirmed its claim at ``now``; None when it need not be
+        written (see :func:`.retirement.confirmation_due`)."""
+        now = now or datetime.now(timezone.utc)
+        if not confirmation_due(record, now, self.retire_after):
+            return None
+        return replace(record, claim_confirmed_at=stamp(now))
 
     async def snapshot(self) -> DirectorySnapshot:
         """Claim teams live in the hub: the sync builds their snapshot from the groups it
@@ -227,10 +297,15 @@ class ClaimGroups(LoggingConfigurable):
             "snapshot_from_hub"
         )
 
-    def snapshot_from_hub(self, groups: Mapping[str, HubGroup]) -> DirectorySnapshot:
-        """The claim teams recorded in the hub (an incomplete snapshot: see the module)."""
+    def snapshot_from_hub(
+        self, groups: Mapping[str, HubGroup], now: datetime | None = None
+    ) -> DirectorySnapshot:
+        """The claim teams recorded in the hub (an incomplete snapshot naming the teams that
+        are over at ``now``: see the module)."""
         max_length = self._option("max_team_name_length", 40)
-        snapshot, problems = snapshot_from_groups(groups.values(), max_length)
+        snapshot, problems = snapshot_from_groups(
+            groups.values(), max_length, now=now, retire_after=self.retire_after
+        )
         for problem in problems:
             self.log.warning("%s", problem)
         return snapshot
