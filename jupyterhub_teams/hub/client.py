@@ -239,11 +239,25 @@ class HubClient:
         await self.request("DELETE", path, ok=(400,))
 
 
+# What the hub answers does not name the cause when it cannot reach its own database: a token
+# it cannot look up is "Missing or invalid credentials", a query that fails a bare 500.
+_HINTS = {
+    403: "the hub did not accept the service's token: it was revoked, or the hub could not "
+    "check it, e.g. while its database is unavailable; the hub's log says which",
+    500: "the hub failed; its log says why, e.g. OperationalError while its database is "
+    "unavailable",
+}
+
+
 def _message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and "message" in body:
-        return str(body["message"])
-    return str(body)[:200]
+        text = response.text[:200] or response.reason_phrase
+    else:
+        is_message = isinstance(body, dict) and "message" in body
+        text = str(body["message"]) if is_message else str(body)[:200]
+    hint = _HINTS.get(response.status_code)
+    if hint and (response.status_code != 403 or "invalid credentials" in text.lower()):
+        return f"{text} ({hint})"
+    return text
