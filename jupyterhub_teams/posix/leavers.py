@@ -26,7 +26,7 @@ from typing import Any
 
 from .carried import CarriedTeams
 from .hook import team_ref
-from .leaving import Decision, ServerKey, Stop, decide
+from .leaving import Decision, ServerKey, Stop, decide, when
 
 log = logging.getLogger("jupyterhub_teams.posix.leavers")
 
@@ -56,14 +56,17 @@ class LeaverEnforcer:
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._app: Any = None
+        # the hub's own log once started: where admins read why a server was stopped
+        self.log: logging.Logger | logging.LoggerAdapter[logging.Logger] = log
 
     def start(self, app: Any) -> None:
         """Start checking for the hub application ``app`` (once; later calls do nothing)."""
         if self._task is not None:
             return
         self._app = app
+        self.log = getattr(app, "log", log)
         self._task = asyncio.ensure_future(self._run())
-        log.info(
+        self.log.info(
             "servers still carrying a team their owner left are stopped after %g s "
             "(checked every %g s)",
             self.grace,
@@ -79,26 +82,40 @@ class LeaverEnforcer:
                 raise
             except Exception:
                 # a failed check is retried at the next one; the rows are unchanged
-                log.exception("checking servers of people who left a team failed")
+                self.log.exception("checking servers of people who left a team failed")
 
     def _hub_state(
-        self,
-    ) -> tuple[set[ServerKey], set[ServerKey], dict[str, frozenset[str]], dict[str, Any]]:
+        self, keys: set[ServerKey]
+    ) -> tuple[set[ServerKey], set[ServerKey], dict[str, frozenset[str]]]:
+        """Which of the servers ``keys`` run, which are starting or stopping (or not yet
+        checked by a hub that has just started), and their owners' present teams.
+
+        The hub's database says whether a server exists; the hub's own spawner object (when
+        the hub has loaded it) whether it is ready. A server the database has but the hub has
+        not confirmed yet, at its start, counts as pending: its rows are kept, never dropped.
+        """
+        from jupyterhub import orm
+
         running: set[ServerKey] = set()
         pending: set[ServerKey] = set()
         teams_of: dict[str, frozenset[str]] = {}
-        users: dict[str, Any] = {}
-        for user in list(self._app.users.values()):
-            for name, spawner in list(user.spawners.items()):
-                if spawner.pending:
-                    pending.add((user.name, name))
-                elif spawner.active and spawner.ready:
-                    running.add((user.name, name))
-                else:
-                    continue
-                users[user.name] = user
-                teams_of[user.name] = present_teams(user.orm_user)
-        return running, pending, teams_of, users
+        for user_name, server_name in keys:
+            orm_user = orm.User.find(self._app.db, user_name)
+            if orm_user is None:
+                continue
+            orm_spawner = orm_user.orm_spawners.get(server_name)
+            loaded = dict.get(self._app.users, orm_user.id)
+            spawner = dict.get(loaded.spawners, server_name) if loaded is not None else None
+            if spawner is not None and spawner.pending:
+                pending.add((user_name, server_name))
+            elif orm_spawner is None or orm_spawner.server is None:
+                continue
+            elif spawner is not None and spawner.ready:
+                running.add((user_name, server_name))
+            else:
+                pending.add((user_name, server_name))
+            teams_of[user_name] = present_teams(orm_user)
+        return running, pending, teams_of
 
     async def check(self) -> Decision:
         """One check: read, decide, record, stop. Returns what was decided."""
@@ -107,7 +124,7 @@ class LeaverEnforcer:
         if not rows:
             return Decision()
         now = self.clock()
-        running, pending, teams_of, users = self._hub_state()
+        running, pending, teams_of = self._hub_state({row.key for row in rows})
         decision = decide(
             rows, running=running, pending=pending, teams_of=teams_of, now=now, grace=self.grace
         )
@@ -120,29 +137,35 @@ class LeaverEnforcer:
                 forget=decision.forget,
             )
         for row in decision.noticed:
-            log.info(
-                "%s left %s, whose gid %d their server %r still has: it is stopped in %g s "
-                "unless they are a member again by then",
-                row.user, row.team, row.gid, row.server, self.grace,
+            self.log.info(
+                "%s left %s at %s; their server %r still has its gid %d: it is stopped after "
+                "%g s unless they are a member again by then",
+                row.user, row.team, when(now), row.server, row.gid, self.grace,
             )  # fmt: skip
         for row in decision.rejoined:
-            log.info("%s is a member of %s again: their server is not stopped", row.user, row.team)
+            self.log.info(
+                "%s is a member of %s again: their server is not stopped", row.user, row.team
+            )
         for stop in decision.stops:
-            await self._stop(users[stop.user], stop)
+            await self._stop(stop)
         return decision
 
-    async def _stop(self, user: Any, stop: Stop) -> None:
-        spawner = user.spawners.get(stop.server)
+    async def _stop(self, stop: Stop) -> None:
+        try:
+            user = self._app.users[stop.user]  # by name: the hub's own wrapper
+        except KeyError:
+            return
+        spawner = dict.get(user.spawners, stop.server)
         if spawner is None or spawner.pending or not spawner.active:
             return
-        log.warning("%s", stop.reason())
+        self.log.warning("%s", stop.reason())
         # as the hub's own DELETE /users/:name/server: marked pending before anything async
         spawner._stop_pending = True
         try:
             await self._app.proxy.delete_user(user, stop.server)
             await user.stop(stop.server)
         except Exception:
-            log.exception("stopping %s's server %r failed", stop.user, stop.server)
+            self.log.exception("stopping %s's server %r failed", stop.user, stop.server)
         finally:
             spawner._stop_pending = False
 
@@ -166,7 +189,7 @@ def starting_with_hub(
 
         namespace = {
             "get_handlers": get_handlers,
-            _STARTS_ENFORCER: True,
+            _STARTS_ENFORCER: enforcer,
             "__module__": base.__module__,
             "__doc__": base.__doc__,
         }
