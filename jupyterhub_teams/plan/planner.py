@@ -160,8 +160,8 @@ def make_plan(
         early, removals = _team_actions(team, hub, policy, frozen_people, plan.notes)
         plan.actions += early
         late += removals if may_remove else []
-    if may_remove:
-        late += _retirements(hub, set(teams) | frozen_teams)
+    if may_remove:  # (the teams the source says are over retire below, outside the guard)
+        late += _retirements(hub, set(teams) | frozen_teams | set(snapshot.retiring))
     # Teams the source says are over (claim teams). Never held by the large-removal guard nor
     # counted in it: the guard stands against a directory read gone wrong, and these are read
     # from the hub (a group its members' logins emptied) or from a recorded time; a login with

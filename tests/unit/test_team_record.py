@@ -235,6 +235,7 @@ def records(draw: st.DrawFn) -> TeamRecord:
         share_scopes=tuple(draw(st.lists(names, max_size=3))),
         gid=draw(st.none() | st.integers(0, 2**31)),
         claim=draw(texts),
+        claim_confirmed_at=draw(texts),
         admins=tuple(draw(st.lists(names, max_size=3))),
         created_by=draw(texts),
         created_at=draw(texts),
@@ -249,3 +250,36 @@ def records(draw: st.DrawFn) -> TeamRecord:
 def test_every_record_reads_back_as_itself(record: TeamRecord) -> None:
     assert parse_record(record.to_json()) == record
     assert record.to_json()["version"] == FORMAT_VERSION
+
+
+def test_a_claim_team_s_confirmation_time_is_optional_and_kept_by_every_writer() -> None:
+    older = {
+        "version": 2,
+        "account": "collab-physics",
+        "source_group": "physics",
+        "origin": "claims",
+        "claim": "/a/physics",
+        "retired": False,
+        "share_scopes": [],
+    }
+    # a record written before the time existed reads as "not known" and writes back unchanged
+    record = parse_record(older)
+    assert record.claim_confirmed_at is None and record.to_json() == older
+    stamped = parse_record({**older, "claim_confirmed_at": "2026-06-01T12:00:00Z"})
+    assert stamped.claim_confirmed_at == "2026-06-01T12:00:00Z" and stamped.extra == {}
+    # retiring and restoring keep it; restoring vouches for no share
+    assert stamped.retire().claim_confirmed_at == "2026-06-01T12:00:00Z"
+    scoped = parse_record({**older, "share_scopes": ["x"], "retired": True})
+    assert scoped.unretire() == parse_record(older)
+    # the sync's rewrite of a claim team (granting its share) keeps it as well
+    snapshot = DirectorySnapshot(
+        groups={"physics": DirectoryGroup("physics", frozenset({"alice"}))}, complete=False
+    )
+    hub = HubState(
+        users={"alice": HubUser("alice")},
+        groups={"physics": HubGroup("physics", frozenset({"alice"}), with_record({}, stamped))},
+    )
+    (update,) = [
+        a for a in make_plan(snapshot, hub, POLICY).actions if isinstance(a, SetGroupProperties)
+    ]
+    assert update.properties[TEAM_PROPERTY]["claim_confirmed_at"] == "2026-06-01T12:00:00Z"
