@@ -67,7 +67,8 @@ class SyncMetrics:
         )
         self.directory_errors = Counter(
             "directory_read_errors",
-            "Syncs that could not read the directory (nothing was changed), by source",
+            "Syncs that could not read the whole directory, by source (after a failed read "
+            "nothing was changed, after an incomplete one nothing was removed)",
             ["source"],
             **common,
         )
@@ -97,10 +98,11 @@ class SyncMetrics:
 
     def observe(self, report: SyncReport, now: float | None = None) -> None:
         """Record one sync's report."""
+        # an incomplete read counts too: until a complete one, nobody who left is removed
+        if report.directory_unavailable or report.incomplete_read:
+            self.directory_errors.labels(self.source).inc()
         if report.error is not None:
             outcome = "failed"
-            if report.directory_unavailable:
-                self.directory_errors.labels(self.source).inc()
         elif report.plan.held:
             outcome = "held"
         elif report.applied:

@@ -44,6 +44,8 @@ class SyncReport:
     seconds: float = 0.0
     # the directory could not be read (else a failed sync failed on the hub's side)
     directory_unavailable: bool = False
+    # the directory answered only in part (a server gone mid-read): nothing was removed
+    incomplete_read: bool = False
     # the hub as this sync read it, before applying anything (None when it was not read)
     state: HubState | None = None
     # the held removals this sync carried out because an admin approved exactly them
@@ -87,6 +89,8 @@ async def sync_once(
             snapshot = source.snapshot_from_hub(groups)
         else:
             snapshot = await source.snapshot()
+            # (a source built from the hub's groups is incomplete by design: not a read error)
+            report.incomplete_read = not snapshot.complete
         # computed once: it says which users to read, and the plan is made of it
         desired = desire(snapshot, policy)
         state = await read_plan_state(

@@ -193,6 +193,26 @@ class Slapd:
                 self.process.wait(timeout=5)
         self.process = None
 
+    def send(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to slapd by PID: SIGKILL ends it (``start()`` brings it back),
+        SIGSTOP freezes it with its connections open, SIGCONT lets it go on."""
+        assert self.process is not None, "slapd is not running"
+        os.kill(self.process.pid, sig)
+        if sig == signal.SIGKILL:
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def clients(self) -> int:
+        """Client connections open to slapd now (a read in progress holds one)."""
+        import psutil
+
+        assert self.process is not None, "slapd is not running"
+        return sum(
+            1
+            for conn in psutil.Process(self.process.pid).net_connections(kind="tcp")
+            if conn.status == psutil.CONN_ESTABLISHED and conn.laddr.port == self.port
+        )
+
     @property
     def listen_urls(self) -> list[str]:
         urls = [f"{self.url}/"]
