@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from traitlets import TraitError
 
 from ..config import JupyterHubTeams
-from ..hub import HubClient, read_hub_state
-from ..plan.audit import audit
+from ..hub import HubClient
 from ..service.sync import sync_once
+from .audit import add_audit_command, run_audit
 from .posix import add_posix_commands, run_posix
 
 
@@ -78,9 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply removals even beyond the large-removal limit (after reading `plan`)",
     )
 
-    audit_cmd = commands.add_parser("audit", help="who can reach which team server, and why")
-    _hub_arguments(audit_cmd)
-    audit_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    add_audit_command(commands, _hub_arguments)
 
     add_posix_commands(commands)
     commands.add_parser("service", help="the background sync (started by the hub)")
@@ -152,25 +150,7 @@ async def _plan_or_sync(args: argparse.Namespace, apply: bool) -> int:
 async def _audit(args: argparse.Namespace) -> int:
     teams = _options(args)
     async with _client(args) as client:
-        state = await read_hub_state(client, teams.policy())
-    base_url = args.api_url.rstrip("/").removesuffix("/hub/api")
-    entries = audit(state, teams.policy())
-    if args.json:
-        print(json.dumps([e.to_json(base_url) for e in entries], indent=2))
-        return 0
-    if not entries:
-        print("no teams")
-    for entry in entries:
-        data = entry.to_json(base_url)
-        state_word = (
-            "retired" if entry.retired else ("running" if entry.server_running else "stopped")
-        )
-        print(f"{entry.team}  ({entry.account}, {state_word})  {data['server_url']}")
-        print(f"  from {entry.origin} group {entry.source_group!r}")
-        print(f"  members: {', '.join(entry.members) or '(none)'}")
-        for person, reasons in entry.access.items():
-            print(f"  {person}: {'; '.join(reasons)}")
-    return 0
+        return await run_audit(args, client, teams.policy())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
