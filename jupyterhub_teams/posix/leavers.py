@@ -137,10 +137,11 @@ class LeaverEnforcer:
                 forget=decision.forget,
             )
         for row in decision.noticed:
+            server = "their server" + (f" {row.server!r}" if row.server else "")
             self.log.info(
-                "%s left %s at %s; their server %r still has its gid %d: it is stopped after "
-                "%g s unless they are a member again by then",
-                row.user, row.team, when(now), row.server, row.gid, self.grace,
+                "%s left %s at %s; %s still has its gid %d: it is stopped after %g s unless "
+                "they are a member again by then",
+                row.user, row.team, when(now), server, row.gid, self.grace,
             )  # fmt: skip
         for row in decision.rejoined:
             self.log.info(
