@@ -5,7 +5,9 @@ What it adds, and nothing else:
 * the hub-managed sync service and its least-privilege role;
 * a login guard refusing names under the reserved team-account prefix;
 * a spawn hook that starts team accounts' servers with the team server command, and gives
-  every server a stable POSIX identity when ``c.PosixIdentity.enabled`` is set.
+  every server a stable POSIX identity when ``c.PosixIdentity.enabled`` is set; with it, a
+  check inside the hub stopping a person's server that still carries a team they left
+  (``c.PosixIdentity.removed_member_grace``).
 
 Hooks the admin already set are kept and called after ours.
 """
