@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from jupyterhub import orm
+from traitlets import TraitError
 from traitlets.config import Config
 
 from jupyterhub_teams import JupyterHubTeams
@@ -226,6 +227,10 @@ def test_the_source_reads_its_window_from_the_option_and_the_service_gets_it() -
     source = default.make_source()
     assert isinstance(source, ClaimGroups) and source.retire_after is None
     assert source.snapshot_from_hub({"stale": stale}, NOW).retiring == {}
+    # a negative window is a mistake, said at start
+    with pytest.raises(TraitError, match="retire_after_days"):
+        ClaimGroups(retire_after_days=-1)
+    assert ClaimGroups(retire_after_days=None).retire_after is None
 
 
 # -- the plan ----------------------------------------------------------------------------------

@@ -188,6 +188,7 @@ class ClaimGroups(LoggingConfigurable):
 
     retire_after_days = Float(
         0.0,
+        min=0.0,
         allow_none=True,
         help="""
         Retire a claim team when no member's login or refresh has confirmed its claim for
