@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jupyterhub import orm
 from traitlets import TraitError
 from traitlets.config import Config
@@ -328,6 +330,50 @@ def test_only_active_synced_teams_the_snapshot_does_not_ask_for_are_retired() ->
         retiring={"adhoc-x": "x", "done": "x", "physics": "x", "missing": "x"},
     )
     assert make_plan(snapshot, hub, POLICY).actions == []
+
+
+TEAMS = st.lists(
+    st.tuples(
+        st.frozensets(st.sampled_from(["alice", "bob", "carol"]), max_size=3),
+        st.none() | st.integers(0, 60),  # days since the claim was confirmed; None: unknown
+        st.booleans(),  # the team server runs
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEAMS)
+def test_a_plan_retires_exactly_the_teams_that_are_over_and_the_next_plan_is_empty(
+    teams: list[tuple[frozenset[str], int | None, bool]],
+) -> None:
+    groups = [
+        group(
+            f"t{i}", set(members), served(claim_team(f"t{i}", None if d is None else NOW - d * DAY))
+        )
+        for i, (members, d, _) in enumerate(teams)
+    ]
+    running = frozenset(f"collab-t{i}" for i, (_, _, up) in enumerate(teams) if up)
+    hub = hub_with(*groups, running=running)
+    plan = claims_plan(hub)
+    assert plan.held == [] and plan.refusals == []
+    after = simulate(hub, plan.actions)
+    for i, (members, days, _) in enumerate(teams):
+        name, account = f"t{i}", f"collab-t{i}"
+        over = not members or (days is not None and days > WINDOW.days)
+        record = after.groups[name].record
+        assert record is not None and record.retired is over
+        if over:
+            assert after.groups[name].users == frozenset() and not after.shares.get(account)
+            assert not after.users[account].server_running
+            before = groups[i].record
+            assert before is not None and record == before.retire()
+        else:
+            assert (
+                after.groups[name] == hub.groups[name]
+                and after.users[account] == hub.users[account]
+            )
+    assert claims_plan(after).actions == []
 
 
 # -- the large-removal guard -------------------------------------------------------------------
