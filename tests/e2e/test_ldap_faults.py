@@ -1,6 +1,8 @@
 """Directory faults the LDAP source must not mistake for an answer: part of the tree referred
-to another server, and a server that accepts the connection and never answers. Either way the
-read is not complete (nothing is removed on its strength) or fails with the reason."""
+to another server, a server that accepts the connection and never answers, and slapd killed
+(SIGKILL) or frozen (SIGSTOP) in the middle of a read, for the source alone and under the sync
+service. Either way the read is not complete (nothing is removed on its strength, and the sync
+service counts it in ``directory_read_errors_total``) or fails with the reason."""
 
 from __future__ import annotations
 

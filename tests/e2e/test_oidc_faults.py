@@ -10,18 +10,21 @@ tested here: no team membership is lost and no team retired because of it (neith
 refresh, which never reaches the claims, nor by the background sync, which never removes anyone
 from a claim team), team servers keep working for their members, nothing is created by a failed
 login, and once the provider is back the same people log in to the same teams, nothing twice.
+The last test does the same with teams from an LDAP directory and logins through the provider.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 
 from .harness import Hub, Person, consent_or_lab, wait_for
+from .slapd import READER_PASSWORD, Slapd, generate
 from .test_claims import (
     PASSWORD,
     STARTED,
@@ -202,3 +205,73 @@ def test_after_the_provider_is_back_the_same_people_have_the_same_teams(
     assert len(users) == len(set(users))
     accounts = {u for u in users if u.startswith("collab-")}
     assert accounts == {f"collab-{team}" for team in [*TEAMS, "geo"]}
+
+
+# -- the same with teams from an LDAP directory (logins still through the provider) -----------
+
+LDAP_PASSWORD_ENV = "TEAMS_OIDC_FAULTS_LDAP_PASSWORD"
+
+
+def test_provider_down_with_ldap_teams_revokes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = generate(12, 3, mean_groups=2, heavy_fraction=0, heavy_groups=1, seed=5)
+    wanted = {g.name: set(g.members) for g in directory.groups}
+    team = next(g for g in directory.groups if len(g.members) >= 2)
+    first, second = team.members[:2]
+    monkeypatch.setenv(LDAP_PASSWORD_ENV, READER_PASSWORD)
+    slapd = Slapd(tmp_path / "slapd").load_directory(directory).start()
+    hub = Hub(
+        tmp_path / "hub",
+        sync_interval=2,
+        pre_config=slapd.hub_config(
+            directory, LDAP_PASSWORD_ENV, timeout=2.0, snapshot_timeout=20.0
+        ),
+    )
+    # the provider knows no groups: with manage_groups a refresh that reached it would say []
+    provider = OIDCProvider(
+        tmp_path / "oidc", {first: [], second: []}, f"{hub.url}/hub/oauth_callback"
+    )
+    hub.extra_config = generic_oauth_config(hub, provider, ["openid", "profile"])
+    hub.extra_config += f"""
+c.GenericOAuthenticator.manage_groups = True
+c.Authenticator.auth_refresh_age = {REFRESH_AGE}
+"""
+
+    def teams() -> dict[str, set[str]]:
+        return {name: members(hub, name) for name in wanted}
+
+    try:
+        provider.start()
+        start_hub(hub)
+        hub.wait_for_sync(lambda: teams() == wanted, what="the first sync from LDAP")
+        person = oauth_login(Person(hub, first))
+        assert {g for g in groups_of(hub, first) if g in wanted} == {
+            g for g, m in wanted.items() if first in m
+        }
+        cut_off = Person(hub, second)
+        callback = sign_in_at_the_provider(cut_off)
+        mark = len(hub.log_text())
+
+        provider.stop()
+        time.sleep(REFRESH_AGE + 0.5)
+        assert person.hub_api("GET", "user").status_code in (200, 403)
+        failed = cut_off.http.get(callback)
+        assert failed.status_code == 500
+        assert cut_off.cookie("jupyterhub-hub-login", "/hub/") is None
+        time.sleep(3 * hub.sync_interval)
+        assert teams() == wanted, "a membership was lost while the provider was down"
+        assert not any(marker(hub, name).get("retired") for name in wanted)
+        assert "sync applied" not in hub.log_text()[mark:]  # nothing to do: nothing done
+
+        provider.start()
+        for name in (first, second):
+            oauth_login(Person(hub, name))
+        assert teams() == wanted
+        for name in (first, second):
+            mine = {g for g, m in wanted.items() if name in m}
+            assert {g for g in groups_of(hub, name) if g in wanted} == mine
+    finally:
+        hub.stop()
+        provider.stop()
+        slapd.stop()
