@@ -30,7 +30,7 @@ from ..config import JupyterHubTeams
 from ..pages import CACHE_OPTION, configure_pages, make_revocation_step, with_pages
 from ..posix.config import PosixIdentity
 from ..posix.hook import PosixHook
-from ..posix.leavers import LeaverEnforcer, starting_with_hub
+from ..posix.leavers import LeaverEnforcer, starting_with_hub, with_stop_notice
 from ..posix.spawners import PosixLocalProcessSpawner
 from ..profiles import configure_profiles
 from ..sources.base import NeedsHubEnvironment, ReadsGroupsAtLogin
@@ -347,6 +347,9 @@ def install_hooks(c: Config, teams: JupyterHubTeams) -> None:
             lambda _spawner: [],
         ),
     ]
+    if leavers is not None:
+        # a person whose server was stopped for a team they left reads why on their home page
+        slots.append(value_slot("template_vars", "JupyterHub", with_stop_notice(leavers)))
     # claim sources also apply at refresh_user (the hook exists from JupyterHub 6.1)
     refresh_hook_exists = hasattr(Authenticator, "reconcile_auth_state_hook")
     if teams.login_sync and teams.source_can(ReadsGroupsAtLogin) and refresh_hook_exists:

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from .leaving import Carried
+from .leaving import Carried, Stopped
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS carried_teams (
@@ -28,6 +28,13 @@ CREATE TABLE IF NOT EXISTS carried_teams (
     started REAL NOT NULL,       -- when the server was given the team (epoch seconds)
     left_noticed REAL,           -- when the person was first found outside the team
     PRIMARY KEY (user, server, team)
+);
+CREATE TABLE IF NOT EXISTS stopped_servers (
+    user TEXT NOT NULL,          -- the person whose server the hub stopped
+    server TEXT NOT NULL,
+    teams TEXT NOT NULL,         -- the teams they had left, comma-separated
+    stopped REAL NOT NULL,       -- when (epoch seconds); shown to them until the next start
+    PRIMARY KEY (user, server)
 )
 """
 
@@ -47,7 +54,7 @@ class CarriedTeams:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             if not self._ready:
-                conn.execute(_SCHEMA)
+                conn.executescript(_SCHEMA)
                 self._ready = True
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -66,6 +73,10 @@ class CarriedTeams:
         start of it carried is replaced."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM carried_teams WHERE user = ? AND server = ?", (user, server))
+            # the notice of an earlier stop has served its purpose once the server is back
+            conn.execute(
+                "DELETE FROM stopped_servers WHERE user = ? AND server = ?", (user, server)
+            )
             conn.executemany(
                 "INSERT INTO carried_teams (user, server, team, gid, started) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -108,3 +119,20 @@ class CarriedTeams:
                 "WHERE user = ? AND server = ? AND team = ? AND started = ?",
                 [(r.user, r.server, r.team, r.started) for r in forget],
             )
+
+    def record_stop(self, stopped: Stopped) -> None:
+        """The hub stopped a server for teams its owner left: kept for the owner's notice."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO stopped_servers (user, server, teams, stopped) "
+                "VALUES (?, ?, ?, ?)",
+                (stopped.user, stopped.server, ",".join(stopped.teams), stopped.at),
+            )
+
+    def stopped(self) -> list[Stopped]:
+        """The stops whose server has not been started since."""
+        with self._transaction() as conn:
+            found = conn.execute(
+                "SELECT user, server, teams, stopped FROM stopped_servers ORDER BY user, server"
+            ).fetchall()
+        return [Stopped(u, s, tuple(t.split(",")), float(at)) for u, s, t, at in found]

@@ -26,7 +26,7 @@ from typing import Any
 
 from .carried import CarriedTeams
 from .hook import team_ref
-from .leaving import Decision, ServerKey, Stop, decide, when
+from .leaving import Carried, Decision, ServerKey, Stop, Stopped, decide, when
 
 log = logging.getLogger("jupyterhub_teams.posix.leavers")
 
@@ -58,6 +58,9 @@ class LeaverEnforcer:
         self._app: Any = None
         # the hub's own log once started: where admins read why a server was stopped
         self.log: logging.Logger | logging.LoggerAdapter[logging.Logger] = log
+        # stops not yet followed by a start, by person: their notice on the home page
+        # (read from the record at every check, so a restart keeps them)
+        self.notices: dict[str, list[Stopped]] = {}
 
     def start(self, app: Any) -> None:
         """Start checking for the hub application ``app`` (once; later calls do nothing)."""
@@ -120,7 +123,8 @@ class LeaverEnforcer:
     async def check(self) -> Decision:
         """One check: read, decide, record, stop. Returns what was decided."""
         # the rows first: a start recorded after this read is left alone by this check
-        rows = await asyncio.to_thread(self.store.rows)
+        rows, stopped = await asyncio.to_thread(self._read)
+        self._keep_notices(stopped)
         if not rows:
             return Decision()
         now = self.clock()
@@ -151,6 +155,15 @@ class LeaverEnforcer:
             await self._stop(stop)
         return decision
 
+    def _read(self) -> tuple[list[Carried], list[Stopped]]:
+        return self.store.rows(), self.store.stopped()
+
+    def _keep_notices(self, stopped: list[Stopped]) -> None:
+        notices: dict[str, list[Stopped]] = {}
+        for notice in stopped:
+            notices.setdefault(notice.user, []).append(notice)
+        self.notices = notices
+
     async def _stop(self, stop: Stop) -> None:
         try:
             user = self._app.users[stop.user]  # by name: the hub's own wrapper
@@ -167,8 +180,12 @@ class LeaverEnforcer:
             await user.stop(stop.server)
         except Exception:
             self.log.exception("stopping %s's server %r failed", stop.user, stop.server)
+            return
         finally:
             spawner._stop_pending = False
+        stopped = Stopped(stop.user, stop.server, tuple(x.team for x in stop.left), self.clock())
+        self.notices.setdefault(stop.user, []).append(stopped)
+        await asyncio.to_thread(self.store.record_stop, stopped)
 
 
 def starting_with_hub(
@@ -195,5 +212,48 @@ def starting_with_hub(
             "__doc__": base.__doc__,
         }
         return type(base.__name__, (base,), namespace)
+
+    return composed
+
+
+class StopNotice:
+    """The ``announcement_home`` template variable: a person's stop notice on their home page,
+    then whatever the home page would show without it (the admin's ``announcement_home``, else
+    ``announcement``). JupyterHub calls it with the person viewing the page."""
+
+    def __init__(self, enforcer: LeaverEnforcer, variables: dict[str, Any], admin: Any) -> None:
+        self.enforcer = enforcer
+        self.variables = variables
+        self.admin = admin
+
+    def _otherwise(self, user: Any) -> str:
+        # as the stock home page: announcement_home when it is a string, else announcement
+        for value in (self.admin, self.variables.get("announcement")):
+            if callable(value):
+                value = value(user)
+            if isinstance(value, str):
+                return value
+        return ""
+
+    def __call__(self, user: Any) -> str:
+        otherwise = self._otherwise(user)
+        name = getattr(user, "name", None)
+        notices = self.enforcer.notices.get(name, []) if name is not None else []
+        ours = "<br>".join(n.notice() for n in notices)
+        return "<br>".join(text for text in (ours, otherwise) if text)
+
+
+def with_stop_notice(enforcer: LeaverEnforcer) -> Callable[[Any], Any]:
+    """A ``template_vars`` value maker: the admin's variables, with :class:`StopNotice` as
+    ``announcement_home``; applied to its own result, it returns it unchanged."""
+
+    def composed(value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("announcement_home"), StopNotice):
+            return value
+        variables = dict(value or {})
+        variables["announcement_home"] = StopNotice(
+            enforcer, variables, variables.get("announcement_home")
+        )
+        return variables
 
     return composed

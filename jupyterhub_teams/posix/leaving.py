@@ -18,6 +18,7 @@ Times are seconds since the epoch, as floats.
 from __future__ import annotations
 
 import datetime
+import html
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
@@ -65,6 +66,27 @@ class Stop:
             for left in self.left
         )
         return f"stopped {server}: {teams}; grace {self.grace:g} s"
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A server the hub stopped because its owner left ``teams``: what they are told."""
+
+    user: str
+    server: str
+    teams: tuple[str, ...]
+    at: float
+
+    def notice(self) -> str:
+        """The notice on the person's home page, as HTML (every name escaped)."""
+        server = "Your server" + (f" {self.server!r}" if self.server else "")
+        teams = ", ".join(self.teams)
+        return html.escape(
+            f"{server} was stopped at {when(self.at)} because you are no longer a member of "
+            f"{teams}: it still had that team's files and group. Started again, it has the "
+            "teams you are in now.",
+            quote=False,
+        )
 
 
 @dataclass

@@ -257,6 +257,14 @@ async def test_setup_starts_the_enforcer_when_the_hub_asks_for_handlers(tmp_path
     # wrapping the class again changes nothing (the hub validates it more than once)
     c.JupyterHub.authenticator_class = authenticator_class
     assert c.JupyterHub.authenticator_class is authenticator_class
+    # the home page's notice, kept when the admin sets template variables after setup(c)
+    from jupyterhub_teams.posix.leavers import StopNotice
+
+    assert isinstance(c.JupyterHub.template_vars["announcement_home"], StopNotice)
+    c.JupyterHub.template_vars = {"announcement_home": "theirs"}
+    home = c.JupyterHub.template_vars["announcement_home"]
+    assert isinstance(home, StopNotice) and home.enforcer is enforcer
+    assert home(SimpleNamespace(name="bob")) == "theirs"
 
 
 def test_never_installs_no_enforcer(tmp_path: Path) -> None:
@@ -265,7 +273,62 @@ def test_never_installs_no_enforcer(tmp_path: Path) -> None:
     c = posix_config(tmp_path, removed_member_grace="never")
     setup(c)
     assert "_jupyterhub_teams_leavers" not in vars(c.JupyterHub.authenticator_class)
+    assert "template_vars" not in c.JupyterHub
     plain = Config()
     plain.JupyterHubTeams.directory = str(tmp_path / "directory.yaml")
     setup(plain)
     assert "_jupyterhub_teams_leavers" not in vars(plain.JupyterHub.authenticator_class)
+
+
+# -- the notice on the person's home page ------------------------------------------------------
+
+
+def test_a_stop_is_kept_for_its_notice_until_the_server_starts_again(tmp_path: Path) -> None:
+    from jupyterhub_teams.posix.leaving import Stopped
+
+    store = CarriedTeams(tmp_path / "ids.sqlite")
+    stopped = Stopped("alice", "", ("chemistry", "physics"), T0)
+    store.record_stop(stopped)
+    store.record_stop(Stopped("bob", "gpu", ("physics",), T0))
+    assert CarriedTeams(tmp_path / "ids.sqlite").stopped() == [
+        stopped,
+        Stopped("bob", "gpu", ("physics",), T0),
+    ]
+    store.record_start("alice", "", [], T0 + 60)
+    assert [s.user for s in store.stopped()] == ["bob"]
+    assert stopped.notice() == (
+        f"Your server was stopped at {when(T0)} because you are no longer a member of "
+        "chemistry, physics: it still had that team's files and group. Started again, it has "
+        "the teams you are in now."
+    )
+    # shown as HTML: names are escaped
+    assert "&lt;b&gt;" in Stopped("x", "<b>", ("physics",), T0).notice()
+
+
+def test_the_home_page_announcement_keeps_the_admin_s(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from jupyterhub_teams.posix.leavers import LeaverEnforcer, StopNotice, with_stop_notice
+    from jupyterhub_teams.posix.leaving import Stopped
+
+    enforcer = LeaverEnforcer(CarriedTeams(tmp_path / "ids.sqlite"), GRACE, 30)
+    alice, bob = SimpleNamespace(name="alice"), SimpleNamespace(name="bob")
+    notice = Stopped("alice", "", ("physics",), T0)
+    enforcer.notices = {"alice": [notice]}
+
+    variables = with_stop_notice(enforcer)(None)
+    home = variables["announcement_home"]
+    assert isinstance(home, StopNotice)
+    assert (home(alice), home(bob), home(None)) == (notice.notice(), "", "")
+    # applied again (the hub's config is read more than once): unchanged
+    assert with_stop_notice(enforcer)(variables) is variables
+    # the admin's own announcements still show, after the notice
+    variables["announcement"] = "Maintenance at noon"
+    assert home(bob) == "Maintenance at noon"
+    assert home(alice) == notice.notice() + "<br>Maintenance at noon"
+    theirs = with_stop_notice(enforcer)(
+        {"announcement": "everywhere", "announcement_home": lambda user: f"hello {user.name}"}
+    )
+    assert theirs["announcement"] == "everywhere"
+    assert theirs["announcement_home"](bob) == "hello bob"
+    assert theirs["announcement_home"](alice) == notice.notice() + "<br>hello alice"
