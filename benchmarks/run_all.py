@@ -1,7 +1,7 @@
 """Run every benchmark and (re)write ``BENCHMARKS.md``.
 
     python -m benchmarks.run_all [--quick] [--runs N] [--db sqlite,postgresql]
-        [--only P1,P2,P4,P5,P6,P7] [--sync-scale 10000,2000] [--render-only]
+        [--only P1,P2,P4,P5,P6,P7,P9] [--sync-scale 10000,2000] [--render-only]
 
 Each benchmark runs as its own process (``python -m benchmarks.bench_… --json``), one after the
 other, so that one benchmark's hubs never load the machine under another. Its result (a dict:
@@ -11,7 +11,8 @@ prose in ``benchmarks/BENCHMARKS.template.md``. So a benchmark left out (``--onl
 last figures, with the date they were measured.
 
 P2/P3/P8 (the sync at scale) take about 20 minutes per run at the full scale; ``--sync-scale``
-sets people and groups for them. ``--quick`` is for checking that everything works: smaller
+sets people and groups for them, and for P9 (the audit at scale: one hub populated once, about
+10 minutes in all). ``--quick`` is for checking that everything works: smaller
 scales and fewer requests (still 5 runs, except P5 with 3 and P2 with 1); unless ``--results``
 or ``--output`` is given, it writes both to a new temporary directory (printed at the end), not
 over the published figures.
@@ -34,7 +35,7 @@ REPO = HERE.parent
 RESULTS = HERE / "results.json"
 TEMPLATE = HERE / "BENCHMARKS.template.md"
 OUTPUT = REPO / "BENCHMARKS.md"
-ORDER = ("P1", "P2", "P4", "P5", "P6", "P7")
+ORDER = ("P1", "P2", "P4", "P5", "P6", "P7", "P9")
 HOURS = 3600
 
 
@@ -139,6 +140,17 @@ SPECS = (
         uses_db=False,
         variant="1x10",
         timeout=HOURS,
+    ),
+    Spec(
+        "P9",
+        "benchmarks.bench_audit",
+        lambda o: [
+            *_runs(o, 5),
+            "--people",
+            str(1000 if o.quick else o.sync_scale[0]),
+            "--groups",
+            str(200 if o.quick else o.sync_scale[1]),
+        ],
     ),
 )
 
