@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import argparse
+import io
+import json
 from dataclasses import replace
 from itertools import product
 
@@ -454,3 +457,53 @@ def small_hubs(draw: st.DrawFn) -> HubState:
 def test_per_server_and_per_person_answers_agree_with_the_whole_hub(state: HubState) -> None:
     # shares to "gone", a group the hub does not have, reach nobody; retired teams included
     _check_agreement(state)
+
+
+# -- the command's output: each entry flushed as it is written ----------------------------------
+
+
+class _Recorder(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+
+    def flush(self) -> None:
+        self.flushed.append(self.getvalue())
+
+
+def _written(form: str, entries: list[TeamAudit], person: str | None = None) -> _Recorder:
+    from jupyterhub_teams.cli.audit import _Writer
+
+    args = argparse.Namespace(json=form == "json", jsonl=form == "jsonl")
+    out = _Recorder()
+    writer = _Writer(out, "http://hub", args, person=person)
+    for entry in entries:
+        writer.write(entry)
+    writer.close()
+    return out
+
+
+def test_jsonl_is_one_flushed_line_per_entry() -> None:
+    entries = audit(synced(DEMO), POLICY)
+    out = _written("jsonl", entries)
+    lines = out.getvalue().splitlines()
+    assert [json.loads(line) for line in lines] == [e.to_json("http://hub") for e in entries]
+    # after the n-th entry, exactly n whole lines had been handed on
+    assert [len(text.splitlines()) for text in out.flushed[:3]] == [1, 2, 3]
+
+
+def test_json_is_one_document_written_entry_by_entry() -> None:
+    entries = audit(synced(DEMO), POLICY)
+    out = _written("json", entries)
+    assert json.loads(out.getvalue()) == [e.to_json("http://hub") for e in entries]
+    assert len(out.flushed) == len(entries) + 1
+    assert json.loads(_written("json", []).getvalue()) == []
+
+
+def test_text_for_a_person() -> None:
+    state = replace(synced(DEMO), shares={})
+    entries = [v for e in audit(state, POLICY) if (v := person_view(e, "bob"))]
+    text = _written("text", entries, person="bob").getvalue()
+    assert "physics  (collab-physics, stopped)" in text
+    assert "bob: named by the team group, but cannot reach the server" in text
+    assert _written("text", [], person="zed").getvalue() == "no team server for zed\n"
