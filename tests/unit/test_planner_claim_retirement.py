@@ -148,6 +148,9 @@ def test_the_confirmation_time_is_written_and_read_in_utc_to_the_second() -> Non
         ({"alice"}, NOW - WINDOW + DAY, WINDOW, None),
         ({"alice"}, NOW - WINDOW, WINDOW, None),
         ({"alice"}, None, WINDOW, None),
+        # shorter spans are said in hours or seconds
+        ({"alice"}, NOW - timedelta(hours=5), timedelta(hours=1), "for 5.0 hours"),
+        ({"alice"}, NOW - timedelta(seconds=42), timedelta(seconds=30), "for 42 s (since"),
         # retirement by time off
         ({"alice"}, NOW - 1000 * DAY, None, None),
         # a time in the future (a clock set back) only delays

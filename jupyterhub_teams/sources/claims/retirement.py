@@ -69,6 +69,17 @@ def why_over(group: HubGroup, now: datetime, retire_after: timedelta | None) -> 
         return "no member left: every member's login took them out, or they left the hub"
     last = confirmed_at(record)
     if retire_after is not None and last is not None and now - last > retire_after:
-        days = (now - last) / timedelta(days=1)
-        return f"no member's login confirmed its claim for {days:.1f} days (since {stamp(last)})"
+        return (
+            f"no member's login confirmed its claim for {_duration(now - last)} "
+            f"(since {stamp(last)})"
+        )
     return None
+
+
+def _duration(span: timedelta) -> str:
+    """``span`` in the unit a person reads best: days, hours or seconds."""
+    if span >= timedelta(days=1):
+        return f"{span / timedelta(days=1):.1f} days"
+    if span >= timedelta(hours=1):
+        return f"{span / timedelta(hours=1):.1f} hours"
+    return f"{span.total_seconds():.0f} s"
