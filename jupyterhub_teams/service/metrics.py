@@ -17,13 +17,14 @@ from typing import Any, get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..model import HubState
-from ..plan.actions import Action
+from ..plan.actions import Action, RemoveGroupMembers, RevokeGroupShare
 from .sync import SyncReport
 
 # every action kind a plan can hold (the members of the closed Action union)
 ACTION_KINDS = tuple(sorted(str(cls.kind) for cls in get_args(Action)))
 OUTCOMES = ("applied", "unchanged", "held", "failed")
 TEAM_STATES = ("active", "retired")
+REVOCATION_KINDS = ("membership", "share")
 # sync durations: a no-op sync of a small hub takes well under a second, a first sync of
 # 10,000 people minutes
 BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -60,6 +61,13 @@ class SyncMetrics:
             ["kind"],
             **common,
         )
+        self.revocations = Counter(
+            "revocations",
+            "Access the sync took away: people removed from teams (each loses that team's "
+            "server), and team servers' shares revoked (a retired team: every member loses it)",
+            ["kind"],
+            **common,
+        )
         self.removals_held = Gauge(
             "removals_held",
             "Removals and retirements the large-removal guard holds back now (0: none)",
@@ -92,6 +100,8 @@ class SyncMetrics:
             self.sync_duration.labels(outcome)
         for kind in ACTION_KINDS:
             self.actions_applied.labels(kind)
+        for kind in REVOCATION_KINDS:
+            self.revocations.labels(kind)
         self.directory_errors.labels(source)
         for state in TEAM_STATES:
             self.teams.labels(state)
@@ -117,6 +127,10 @@ class SyncMetrics:
         if report.applied:
             for action in report.plan.actions:
                 self.actions_applied.labels(action.kind).inc()
+                if isinstance(action, RemoveGroupMembers):
+                    self.revocations.labels("membership").inc(len(action.users))
+                elif isinstance(action, RevokeGroupShare):
+                    self.revocations.labels("share").inc()
         if report.state is not None:
             self.observe_state(report.state)
 

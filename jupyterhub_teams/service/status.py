@@ -65,6 +65,8 @@ class SyncStatus:
     directory_error: str | None = None
     directory_errors_in_a_row: int = 0
     directory_last_read_at: float | None = None
+    # the last read answered only in part (nothing was removed on its strength)
+    directory_partial: bool = False
     syncs: deque[SyncLine] = field(default_factory=lambda: deque(maxlen=HISTORY))
     decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=HISTORY))
     # held plans rejected by an admin, by fingerprint
@@ -81,6 +83,7 @@ class SyncStatus:
             self.directory_last_read_at = now
             self.directory_error = None
             self.directory_errors_in_a_row = 0
+        self.directory_partial = report.incomplete_read
         if report.error is None:
             self.last_success_at = now
         # a rejection lasts while the directory asks for the same removals
@@ -153,7 +156,10 @@ class SyncStatus:
             },
             "last_success_at": self.last_success_at,
             "directory": {
-                "healthy": self.directory_error is None and self.directory_last_read_at is not None,
+                "healthy": self.directory_error is None
+                and self.directory_last_read_at is not None
+                and not self.directory_partial,
+                "partial": self.directory_partial,
                 "error": self.directory_error,
                 "errors_in_a_row": self.directory_errors_in_a_row,
                 "last_read_at": self.directory_last_read_at,

@@ -6,7 +6,13 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jupyterhub_teams.model import TEAM_PROPERTY, HubGroup, HubState
-from jupyterhub_teams.plan import CreateGroup, Plan, RemoveGroupMembers, SetGroupProperties
+from jupyterhub_teams.plan import (
+    CreateGroup,
+    Plan,
+    RemoveGroupMembers,
+    RevokeGroupShare,
+    SetGroupProperties,
+)
 from jupyterhub_teams.service.metrics import ACTION_KINDS, SyncMetrics
 from jupyterhub_teams.service.sync import SyncReport
 
@@ -76,3 +82,19 @@ def test_reports_are_counted_by_outcome_and_kind() -> None:
     assert seen[(f"{p}teams", (("state", "active"),))] == 1
     assert seen[(f"{p}teams", (("state", "retired"),))] == 1
     assert seen[(f"{p}team_memberships", ())] == 2
+
+
+def test_revocations_count_people_removed_and_shares_revoked_once_applied() -> None:
+    metrics = SyncMetrics("YAMLDirectory", namespace="jupyterhub")
+    removals = [
+        RemoveGroupMembers("physics", ("alice", "bob")),
+        RevokeGroupShare("collab-old", "old"),
+        RemoveGroupMembers("chemistry", ("carol",)),
+    ]
+    metrics.observe(SyncReport(plan=Plan(actions=removals), applied=False))  # only planned
+    p = "jupyterhub_teams_revocations_total"
+    assert values(metrics)[(p, (("kind", "membership"),))] == 0
+    metrics.observe(SyncReport(plan=Plan(actions=removals), applied=True))
+    seen = values(metrics)
+    assert seen[(p, (("kind", "membership"),))] == 3
+    assert seen[(p, (("kind", "share"),))] == 1

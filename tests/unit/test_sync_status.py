@@ -88,8 +88,18 @@ def test_the_directory_health_follows_the_reads() -> None:
     assert status.to_json()["last_success_at"] is None
     status.observe(SyncReport(), now=30)
     directory = status.to_json()["directory"]
-    assert directory == {"healthy": True, "error": None, "errors_in_a_row": 0, "last_read_at": 30}
+    assert directory == {
+        "healthy": True,
+        "partial": False,
+        "error": None,
+        "errors_in_a_row": 0,
+        "last_read_at": 30,
+    }
     assert status.to_json()["last_success_at"] == 30
+    # an incomplete read is a directory answering in part
+    status.observe(SyncReport(incomplete_read=True), now=35)
+    directory = status.to_json()["directory"]
+    assert (directory["healthy"], directory["partial"]) == (False, True)
     # a failure on the hub's side is not the directory's
     status.observe(SyncReport(error="hub answered 500"), now=40)
     assert status.to_json()["directory"]["healthy"] is True
