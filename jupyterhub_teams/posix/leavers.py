@@ -226,6 +226,11 @@ class StopNotice:
         self.variables = variables
         self.admin = admin
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> StopNotice:
+        # traitlets deep-copies configured values into the hub: a copy would hold a copy of
+        # the enforcer, whose notices never change
+        return self
+
     def _otherwise(self, user: Any) -> str:
         # as the stock home page: announcement_home when it is a string, else announcement
         for value in (self.admin, self.variables.get("announcement")):

@@ -261,6 +261,11 @@ async def test_setup_starts_the_enforcer_when_the_hub_asks_for_handlers(tmp_path
     from jupyterhub_teams.posix.leavers import StopNotice
 
     assert isinstance(c.JupyterHub.template_vars["announcement_home"], StopNotice)
+    # the hub's own copy of the variables (traitlets deep-copies them) reads this enforcer
+    from jupyterhub.app import JupyterHub
+
+    in_hub = JupyterHub(config=c).template_vars["announcement_home"]
+    assert isinstance(in_hub, StopNotice) and in_hub.enforcer is enforcer
     c.JupyterHub.template_vars = {"announcement_home": "theirs"}
     home = c.JupyterHub.template_vars["announcement_home"]
     assert isinstance(home, StopNotice) and home.enforcer is enforcer
