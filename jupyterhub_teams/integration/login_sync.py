@@ -117,7 +117,13 @@ def _is_active_claim_team(record: TeamRecord | None) -> bool:
 
 
 def _change(
-    db: Any, user: Any, joined: list[str], left: list[str], created: list[Action], origin: str
+    db: Any,
+    user: Any,
+    joined: list[str],
+    left: list[str],
+    created: list[Action],
+    origin: str,
+    action_log: Any = log,
 ) -> tuple[list[str], list[str]]:
     """Apply a login's changes as planned actions (the same kinds a sync plans), in one
     transaction: new claim teams' groups, then joins, then leaves."""
@@ -127,7 +133,8 @@ def _change(
         *(RemoveGroupMembers(team, (user.name,)) for team in sorted(left)),
     ]
     if actions:
-        apply_in_hub(db, actions, origin, log)
+        # each action in the hub's own log (this module's logger has no handler in the hub)
+        apply_in_hub(db, actions, origin, action_log)
     return sorted(joined), sorted(left)
 
 
@@ -149,6 +156,7 @@ def apply_team_memberships(
     directory_groups: set[str],
     teams: JupyterHubTeams,
     origin: str = "login",
+    action_log: Any = log,
 ) -> tuple[list[str], list[str]]:
     """Add ``user`` (an orm.User) to the active directory teams of its directory groups.
 
@@ -163,7 +171,7 @@ def apply_team_memberships(
     candidates = db.query(orm.Group).filter(orm.Group.name.in_(missing)).all() if missing else []
     reserved_prefixes = teams.policy().reserved_team_prefixes()
     joined = [g.name for g in candidates if _joinable(g, by_team[g.name], reserved_prefixes)]
-    return _change(db, user, joined, [], [], origin)
+    return _change(db, user, joined, [], [], origin, action_log)
 
 
 def _why_taken(record: TeamRecord | None) -> str:
@@ -234,7 +242,8 @@ def apply_claim_teams(
             created += _claim_record_writes(existing[team.team], record, source, now)
     wanted = set(mapping.teams)
     current = {g.name for g in user.groups if _is_active_claim_team(_record(g))}
-    return _change(db, user, sorted(wanted - current), sorted(current - wanted), created, origin)
+    joined, left = sorted(wanted - current), sorted(current - wanted)
+    return _change(db, user, joined, left, created, origin, hub_log)
 
 
 def keep_teams_in_managed_groups(db: Any, user: Any, authentication: dict[str, Any]) -> None:
@@ -298,7 +307,7 @@ async def update_person(
         if isinstance(source, MakesClaimTeams):
             joined, left = apply_claim_teams(db, user, groups, source, hub_log, origin)
         else:
-            joined, left = apply_team_memberships(db, user, groups, teams, origin)
+            joined, left = apply_team_memberships(db, user, groups, teams, origin, hub_log)
     except (SourceError, asyncio.TimeoutError, OSError) as exc:
         reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc)
         hub_log.warning(

@@ -54,6 +54,8 @@ def test_a_login_applies_additions_at_once_and_leaves_removals_to_the_sync(hub: 
     assert physics(hub) == ["alice", "bob", "dave"]
     assert consent_or_lab(dave.open(f"/user/{account}/lab"))
     assert "login of dave: joined ['physics'], left none" in hub.log_text()
+    # and each change, as an action, in the hub's own log (what `audit` and admins read)
+    assert "login of dave: add dave to group physics" in hub.log_text()
 
     # leaving is the background sync's job, under its large-removal guard
     bob = Person(hub, "bob").logged_in()
