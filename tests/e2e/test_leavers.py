@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .harness import Hub, set_members, wait_for
+from .harness import Hub, Person, set_members, wait_for
 from .test_posix import server_process, start, supplementary_groups, world
 
 __all__ = ["world"]  # the module's fixture: system users' world (homes, venv), shared
@@ -111,6 +111,16 @@ def stop_reason(hub: Hub, person: str) -> str | None:
     return found[-1] if found else None
 
 
+def home_page(hub: Hub, person: str) -> str:
+    session = Person(hub, person).logged_in()
+    try:
+        page = session.open("/hub/home")
+        assert page.status_code == 200, page.status_code
+        return page.text
+    finally:
+        session.close()
+
+
 def pid_of(hub: Hub, person: str) -> int:
     return server_process(hub, person).pid
 
@@ -127,9 +137,13 @@ def test_a_removed_member_s_server_is_stopped_and_restarts_without_the_team(hub:
         reason
     )
     assert f"grace {GRACE} s" in reason
+    # alice reads why on her home page, until her server is back
+    said = "because you are no longer a member of physics"
+    assert said in home_page(hub, "alice"), home_page(hub, "alice")
 
     start(hub, "alice")
     assert PHYSICS_GID not in supplementary_groups(server_process(hub, "alice"))
+    wait_for(lambda: said not in home_page(hub, "alice"), 30, what="the notice to go")
     # and she is not stopped again for it: her new server carries no team she left
     rejoin(hub, "physics")
 
