@@ -35,7 +35,7 @@ from typing import Any
 from ..model import HubGroup, HubShare, HubUser
 from ..plan import Policy
 from ..plan.audit import TeamAudit, find_team, person_view, team_audit, team_groups
-from .client import HubClient
+from .client import HubAPIError, HubClient
 from .state import _share, _user, read_groups
 
 _PAGINATION = "application/jupyterhub-pagination+json"
@@ -72,33 +72,34 @@ async def audit_stream(
         async for entry in _person_entries(client, await read_groups(client), person):
             yield entry
         return
-    # the user list (for the admins) is the longest read: it runs alongside the groups'
-    groups, users = await asyncio.gather(read_groups(client), _every_user(client))
-    if server is not None:
-        target = find_team(groups.values(), account=server) or find_team(
-            groups.values(), team=server
-        )
-        if target is None:
-            raise AuditTargetError(
-                f"no team server {server!r} in the hub (neither a team account nor a team name)"
-            )
-        teams = [target]
-        check_shares = True
-    else:
-        teams = team_groups(groups.values())
-    admins = sorted(name for name, user in users.items() if user.admin)
-    members_of = {name: g.users for name, g in groups.items()}
-    reads = [
-        _started(
-            _server_shares(client, _account(g), _account(g) in users)
-            if check_shares
-            else _marker_shares(g)
-        )
-        for g in teams
-    ]
+    # The user list (for the admins) is the longest read: the groups, and one server's shares,
+    # are read while it runs.
+    users_read = asyncio.ensure_future(_every_user(client))
+    reads: list[asyncio.Future[tuple[HubShare, ...]]] = []
     try:
-        for group, read in zip(teams, reads, strict=True):
-            owner = users.get(_account(group))
+        groups = await read_groups(client)
+        if server is not None:
+            target = find_team(groups.values(), account=server) or find_team(
+                groups.values(), team=server
+            )
+            if target is None:
+                raise AuditTargetError(
+                    f"no team server {server!r} in the hub (neither a team account nor a team name)"
+                )
+            teams = [target]
+            check_shares = True
+        else:
+            teams = team_groups(groups.values())
+        accounts = [_account(g) for g in teams]
+        reads = [
+            _started(_server_shares(client, a) if check_shares else _marker_shares(g))
+            for g, a in zip(teams, accounts, strict=True)
+        ]
+        users = await users_read
+        admins = sorted(name for name, user in users.items() if user.admin)
+        members_of = {name: g.users for name, g in groups.items()}
+        for group, account, read in zip(teams, accounts, reads, strict=True):
+            owner = users.get(account)
             yield team_audit(
                 group,
                 shares=await read,
@@ -107,7 +108,8 @@ async def audit_stream(
                 server_running=bool(owner and owner.server_running),
                 shares_checked=check_shares,
             )
-    finally:  # a reader that stops early leaves no read running
+    finally:  # a reader that stops early, or an error, leaves no read running
+        users_read.cancel()
         for read in reads:
             read.cancel()
 
@@ -131,10 +133,14 @@ async def _marker_shares(group: HubGroup) -> tuple[HubShare, ...]:
     return (HubShare(record.account, "", frozenset(record.share_scopes), group=group.name),)
 
 
-async def _server_shares(client: HubClient, account: str, exists: bool) -> tuple[HubShare, ...]:
-    if not exists:  # a marker naming an account the hub lacks: no server, no share
-        return ()
-    return tuple(_share(account, s) for s in await client.list_server_shares(account))
+async def _server_shares(client: HubClient, account: str) -> tuple[HubShare, ...]:
+    try:
+        models = await client.list_server_shares(account)
+    except HubAPIError as exc:
+        if exc.status == 404:  # a marker naming an account the hub lacks: no server, no share
+            return ()
+        raise
+    return tuple(_share(account, s) for s in models)
 
 
 async def _every_user(client: HubClient) -> dict[str, HubUser]:
