@@ -4,7 +4,10 @@ Pure. Safety rules live here so that every surface (service, CLI, login hook) ge
 
 * A snapshot marked incomplete never removes or retires anything on its strength; it retires
   only the teams it names as over (``retiring``: claim teams, see sources/claims/retirement.py),
-  outside the large-removal guard.
+  outside the large-removal guard. The exception is ``exact_teams``: teams whose members the
+  snapshot names exactly although it is incomplete (claim teams the provider answered about,
+  see sources/claims/answers.py); their removals are planned under the guard, and their
+  memberships count in its total.
 * A group refused for its name leaves an existing team exactly as it is. A group colliding with
   the group that is already a team's source is refused alone; the team keeps following its own
   group.
@@ -20,7 +23,7 @@ Pure. Safety rules live here so that every surface (service, CLI, login hook) ge
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -77,10 +80,12 @@ class Plan:
         return "\n".join(lines)
 
 
-def desired_record(team: Team, current: TeamRecord | None, policy: Policy) -> TeamRecord:
+def desired_record(
+    team: Team, current: TeamRecord | None, policy: Policy, confirmed_at: str | None = None
+) -> TeamRecord:
     """The record a team the directory asks for should have. What the planner does not own (a
     claim team's claim, a gid the directory stopped sending: files on disk still carry it)
-    is kept from the current record."""
+    is kept from the current record; ``confirmed_at`` replaces a claim team's confirmation time."""
     scopes = policy.share_scopes(team.account)
     if current is None:
         return TeamRecord(team.account, team.source_group, share_scopes=scopes, gid=team.gid)
@@ -92,6 +97,7 @@ def desired_record(team: Team, current: TeamRecord | None, policy: Policy) -> Te
         retired=False,
         share_scopes=scopes,
         gid=team.gid if team.gid is not None else current.gid,
+        claim_confirmed_at=confirmed_at or current.claim_confirmed_at,
     )
 
 
@@ -123,6 +129,8 @@ def make_plan(
     *,
     allow_large_removal: bool = False,
     desired: Desired | None = None,
+    exact_teams: Collection[str] = (),
+    confirmed: Mapping[str, str] | None = None,
 ) -> Plan:
     """Everything a sync would do to bring ``hub`` to what ``snapshot`` asks for.
 
@@ -131,14 +139,23 @@ def make_plan(
 
     Removals beyond the policy's large-removal limit go to ``plan.held`` instead of
     ``plan.actions`` unless ``allow_large_removal``.
+
+    ``exact_teams``: teams (by name) whose members an incomplete snapshot names exactly, so
+    their removals are planned; ``confirmed``: team → the claim confirmation time to record.
     """
+    exact, confirmed = frozenset(exact_teams), confirmed or {}
     policy = policy or Policy()
     desired = desired if desired is not None else desire(snapshot, policy)
     teams, group_refusals = desired.teams_in(hub)
     plan = Plan(refusals=sorted([*desired.person_refusals, *group_refusals], key=_refusal_order))
     people, frozen_people = desired.people, desired.frozen_people
     may_remove = snapshot.complete
-    if not may_remove:
+    if not may_remove and exact:
+        plan.notes.append(
+            f"the {snapshot.source} answer is incomplete: only the {len(exact)} team(s) whose "
+            "members it names exactly lose members, and only the teams it says are over retire"
+        )
+    elif not may_remove:
         plan.notes.append(
             f"the {snapshot.source} answer is incomplete: nothing is removed or retired this time"
             if not snapshot.retiring
@@ -157,9 +174,11 @@ def make_plan(
     plan.actions += _account_actions(people.values(), teams.values(), hub, policy)
     late: list[Action] = []  # removals and stops come after every grant
     for team in sorted(teams.values(), key=lambda t: t.name):
-        early, removals = _team_actions(team, hub, policy, frozen_people, plan.notes)
+        early, removals = _team_actions(
+            team, hub, policy, frozen_people, plan.notes, confirmed.get(team.name)
+        )
         plan.actions += early
-        late += removals if may_remove else []
+        late += removals if may_remove or team.name in exact else []
     if may_remove:  # (the teams the source says are over retire below, outside the guard)
         late += _retirements(hub, set(teams) | frozen_teams | set(snapshot.retiring))
     # Teams the source says are over (claim teams). Never held by the large-removal guard nor
@@ -171,7 +190,7 @@ def make_plan(
     # order of kinds is the safety order (create, then grant, then take away).
     plan.actions.sort(key=lambda a: _EARLY_ORDER.index(type(a)))
     late.sort(key=lambda a: _LATE_ORDER.index(type(a)))
-    hold_reason = None if allow_large_removal else _hold_reason(late, hub, policy)
+    hold_reason = None if allow_large_removal else _hold_reason(late, hub, policy, exact)
     if hold_reason is not None:
         plan.held = late
         plan.hold_reason = hold_reason
@@ -202,7 +221,12 @@ def _account_actions(
 
 
 def _team_actions(
-    team: Team, hub: HubState, policy: Policy, frozen_people: frozenset[str], notes: list[str]
+    team: Team,
+    hub: HubState,
+    policy: Policy,
+    frozen_people: frozenset[str],
+    notes: list[str],
+    confirmed_at: str | None = None,
 ) -> tuple[list[Action], list[Action]]:
     """What one wanted team needs: the grants (group, record, members, share), and the
     removals of members who left (never of people whose names were refused)."""
@@ -211,7 +235,7 @@ def _team_actions(
     members = team.members if policy.create_people else team.members & set(hub.users)
     group = hub.groups.get(team.name)
     current = group.record if group is not None else None
-    wanted = desired_record(team, current, policy)
+    wanted = desired_record(team, current, policy, confirmed_at)
     to_remove: tuple[str, ...] = ()
     if group is None:
         early.append(CreateGroup(team.name, tuple(sorted(members))))
@@ -281,14 +305,21 @@ def _retire(hub: HubState, group: HubGroup, record: TeamRecord, why: str) -> lis
 _CONFIRM = "If the directory is right, confirm with `jupyterhub-teams sync --allow-large-removal`"
 
 
-def _hold_reason(late: list[Action], hub: HubState, policy: Policy) -> str | None:
+def _hold_reason(
+    late: list[Action], hub: HubState, policy: Policy, exact: frozenset[str] = frozenset()
+) -> str | None:
     """Why the removals in ``late`` must wait for an admin, or None if they may go ahead."""
     removed = sum(len(a.users) for a in late if isinstance(a, RemoveGroupMembers))
     retiring = {a.group for a in late if isinstance(a, SetGroupProperties)}
     held = f"holding back {removed} membership removal(s) and {len(retiring)} retirement(s)"
     # Only teams the directory owns count: not teams made in the hub (the pages) nor claim teams
-    # (made by logins), so that nobody can dilute the limit by creating teams of their own.
-    owned = [(g, r) for g in hub.groups.values() if (r := g.record) and r.owned_by_directory]
+    # (made by logins), so that nobody can dilute the limit by creating teams of their own,
+    # except the claim teams a provider's answer names exactly: that answer owns them.
+    owned = [
+        (g, r)
+        for g in hub.groups.values()
+        if (r := g.record) and (r.owned_by_directory or g.name in exact)
+    ]
     active = {g.name for g, r in owned if r.active}
     # An emptied or truncated directory retires everything; a real one rarely does, and a small
     # hub would never reach the fraction's minimum.

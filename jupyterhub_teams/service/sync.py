@@ -15,7 +15,7 @@ from ..hub import HubAPIError, HubClient, apply_actions, read_groups, read_plan_
 from ..model import HubState
 from ..plan import Action, Plan, Policy, RemoveGroupMembers, desire, make_plan
 from ..sources import Source, SourceError
-from ..sources.base import BuiltFromHubGroups
+from ..sources.base import AsksProviderForMembers, BuiltFromHubGroups, ProviderSnapshot
 
 log = logging.getLogger("jupyterhub_teams.sync")
 
@@ -86,11 +86,16 @@ async def sync_once(
         if isinstance(source, BuiltFromHubGroups):
             # the claim teams are in the hub: read its groups once, for the source and the plan
             groups = await read_groups(client)
-            snapshot = source.snapshot_from_hub(groups)
+            if isinstance(source, AsksProviderForMembers):
+                # claim teams the provider answers about lose the members it no longer lists
+                asked = await source.snapshot_asking_provider(groups)
+            else:
+                asked = ProviderSnapshot(source.snapshot_from_hub(groups))
         else:
-            snapshot = await source.snapshot()
+            asked = ProviderSnapshot(await source.snapshot())
             # (a source built from the hub's groups is incomplete by design: not a read error)
-            report.incomplete_read = not snapshot.complete
+            report.incomplete_read = not asked.snapshot.complete
+        snapshot = asked.snapshot
         # computed once: it says which users to read, and the plan is made of it
         desired = desire(snapshot, policy)
         state = await read_plan_state(
@@ -98,13 +103,25 @@ async def sync_once(
         )
         report.state = state
         report.plan = make_plan(
-            snapshot, state, policy, allow_large_removal=allow_large_removal, desired=desired
+            snapshot,
+            state,
+            policy,
+            allow_large_removal=allow_large_removal,
+            desired=desired,
+            exact_teams=asked.exact_teams,
+            confirmed=asked.confirmed,
         )
         if approve is not None and report.plan.held and fingerprint(report.plan.held) == approve:
             # the same reads planned again without the guard: exactly what was approved
             held = removals(report.plan.held)
             report.plan = make_plan(
-                snapshot, state, policy, allow_large_removal=True, desired=desired
+                snapshot,
+                state,
+                policy,
+                allow_large_removal=True,
+                desired=desired,
+                exact_teams=asked.exact_teams,
+                confirmed=asked.confirmed,
             )
             report.approved = held
         if apply and report.plan.actions:

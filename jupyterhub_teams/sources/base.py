@@ -6,7 +6,8 @@ with ``isinstance`` (the protocols are runtime-checkable), never by looking for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..model import DirectorySnapshot, HubGroup, TeamRecord
@@ -88,4 +89,38 @@ class MakesClaimTeams(Protocol):
     def confirmed(self, record: TeamRecord, now: Any = None) -> TeamRecord | None:
         """``record`` after a login confirmed its claim at ``now`` (a datetime), or None when
         nothing needs writing: the login hook keeps the time teams retire by."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProviderSnapshot:
+    """A claims snapshot made with the provider's answers (see :class:`AsksProviderForMembers`).
+
+    The snapshot stays incomplete (people outside these teams are unknown), but for the teams
+    in ``exact_teams`` it names exactly the hub members the provider still lists, so the sync
+    may remove the others (under the large-removal guard). ``confirmed``: teams whose record
+    should now say that their claim was confirmed, with the time as records write it.
+    """
+
+    snapshot: DirectorySnapshot
+    exact_teams: frozenset[str] = frozenset()
+    confirmed: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class AsksProviderForMembers(Protocol):
+    """A claims source that can ask the identity provider (GitHub, GitLab) who is in a team, with
+    a token an admin gave, so that the background sync removes people the provider no longer
+    lists without waiting for their next login."""
+
+    async def members_at_provider(
+        self, claims: Collection[str]
+    ) -> Mapping[str, frozenset[str] | None]:
+        """Each claim path's members as JupyterHub names; None for a team the provider would not
+        answer about (an error, a 404): unknown, never "nobody"."""
+        ...
+
+    async def snapshot_asking_provider(self, groups: Mapping[str, HubGroup]) -> ProviderSnapshot:
+        """The snapshot from the hub's groups, with the provider's answers where it gives them
+        (just the snapshot when asking is off)."""
         ...

@@ -17,6 +17,11 @@ when the hub refreshes their authentication), so this source works in two halves
   (:mod:`.retirement`: no member left, or no member's claim confirmed for
   ``retire_after_days``), and the sync retires those as it retires directory teams: share
   revoked, server stopped, account and files kept. A login with the claim restores the team.
+* **Asking the provider** (GitHub and GitLab, with ``provider_token_file``):
+  :meth:`ClaimGroups.snapshot_asking_provider` asks for each active claim team's members
+  (:mod:`.asking`) and, for the teams it answers about, names exactly the hub members it still
+  lists, so that the sync removes the others without waiting for their logins
+  (:mod:`.answers`). An unknown answer removes nobody.
 
 A claim *path* is the group as the provider spells it: ``/lab/physics`` (Keycloak with "full
 group path"), ``physics``, ``myorg:team-slug`` (GitHub, built from the team's organisation login
@@ -30,19 +35,21 @@ map to the same team is refused for the person who has it, with a log line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from traitlets import Enum, Float, TraitError, Unicode, default
-from traitlets.config import LoggingConfigurable
 
 from ...model import DirectoryGroup, DirectorySnapshot, HubGroup, Origin, TeamRecord
 from ...model.policy import DEFAULT_ACCOUNTS_GROUP, Policy
 from ...naming import DEFAULT_ACCOUNT_PREFIX, InvalidName, account_name, team_name
-from ..base import SourceError
+from ..base import ProviderSnapshot, SourceError
+from .answers import claims_to_ask, view_from_answers
+from .asking import DEFAULT_API_URLS
 from .mapping import PATH_RULES, ClaimMapping, ClaimTeam, _prefix_segments, map_claims
+from .provider_options import ProviderQuestions
 from .providers import DEFAULT_CLAIMS, KINDS, extract_paths
 from .retirement import confirmation_due, stamp, why_over, window
 
@@ -70,6 +77,7 @@ def snapshot_from_groups(
     *,
     now: datetime | None = None,
     retire_after: timedelta | None = None,
+    members: Mapping[str, frozenset[str]] | None = None,
 ) -> tuple[DirectorySnapshot, list[str]]:
     """The claim teams among the hub's groups, as a snapshot, and problems found.
 
@@ -77,8 +85,11 @@ def snapshot_from_groups(
     recorded ``source_group`` when that still maps there), so the planner never derives a
     second team from it. Retired teams are left out, and so are the teams that are over at
     ``now`` (see :mod:`.retirement`): they are in the snapshot's ``retiring`` instead. A team
-    whose name is a problem is left as it is, never retired.
+    whose name is a problem is left as it is, never retired. ``members``: teams (by hub group
+    name) reported with these members instead of their hub members (what the provider still
+    lists, see :mod:`.answers`).
     """
+    members = members or {}
     now = now or datetime.now(timezone.utc)
     found: dict[str, DirectoryGroup] = {}
     retiring: dict[str, str] = {}
@@ -103,7 +114,7 @@ def snapshot_from_groups(
         if why is not None:
             retiring[name] = why
         else:
-            found[candidate] = DirectoryGroup(candidate, group.users)
+            found[candidate] = DirectoryGroup(candidate, members.get(name, group.users))
     snapshot = DirectorySnapshot(
         {},
         found,
@@ -114,7 +125,7 @@ def snapshot_from_groups(
     return snapshot, problems
 
 
-class ClaimGroups(LoggingConfigurable):
+class ClaimGroups(ProviderQuestions):
     """Teams from the groups the identity provider puts in each person's login."""
 
     kind = Enum(
@@ -230,6 +241,11 @@ class ClaimGroups(LoggingConfigurable):
             raise TraitError(f"ClaimGroups.path_prefix {self.path_prefix!r} names no group")
         if self.path_rule == "prefix" and not self.path_prefix:
             raise TraitError("ClaimGroups.path_rule 'prefix' needs ClaimGroups.path_prefix")
+        if self.provider_token_file and self.kind not in DEFAULT_API_URLS:
+            raise TraitError(
+                f"ClaimGroups.provider_token_file: a {self.kind} provider cannot be asked for a "
+                f"team's members (only {', '.join(sorted(DEFAULT_API_URLS))})"
+            )
 
     def __repr__(self) -> str:
         extra = f", path_prefix={self.path_prefix!r}" if self.path_rule == "prefix" else ""
@@ -310,3 +326,29 @@ class ClaimGroups(LoggingConfigurable):
         for problem in problems:
             self.log.warning("%s", problem)
         return snapshot
+
+    async def snapshot_asking_provider(
+        self, groups: Mapping[str, HubGroup], now: datetime | None = None
+    ) -> ProviderSnapshot:
+        """:meth:`snapshot_from_hub` with the provider's answers about the active claim teams
+        (see :mod:`.answers`); just that snapshot while asking is off."""
+        if not self.asks_provider:
+            return ProviderSnapshot(self.snapshot_from_hub(groups, now))
+        now = now or datetime.now(timezone.utc)
+        claims: Collection[str] = claims_to_ask(groups.values())
+        answers = await self.members_at_provider(claims)
+        view = view_from_answers(groups, answers, now, self.retire_after)
+        for team, gone in sorted(view.removed.items()):
+            self.log.info(
+                "the provider no longer lists %s in claim team %r", ", ".join(sorted(gone)), team
+            )
+        snapshot, problems = snapshot_from_groups(
+            view.groups.values(),
+            self._option("max_team_name_length", 40),
+            now=now,
+            retire_after=self.retire_after,
+            members=view.members,
+        )
+        for problem in problems:
+            self.log.warning("%s", problem)
+        return ProviderSnapshot(snapshot, frozenset(view.members), dict(view.confirmed))
