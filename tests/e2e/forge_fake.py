@@ -12,6 +12,9 @@ GitHub (``github_url = <fake>/github``; the authenticator then uses ``<fake>/git
 * ``GET  /github/api/v3/user`` → ``{"login", "id", "name", "email"}``
 * ``GET  /github/api/v3/user/teams`` → team objects (``slug``, ``name``, ``organization.login``,
   ...), paginated with a ``Link: <…>; rel="next"`` header
+* ``GET  /github/api/v3/orgs/{org}/teams/{team_slug}/members`` → member objects (``login``, ...),
+  paginated the same way; 404 for a team nobody was ever put in (the organisation's name is
+  case-insensitive, as on GitHub)
 
 GitLab (``gitlab_url = <fake>/gitlab``; the API is ``<fake>/gitlab/api/v4``):
 
@@ -19,10 +22,19 @@ GitLab (``gitlab_url = <fake>/gitlab``; the API is ``<fake>/gitlab/api/v4``):
 * ``GET  /gitlab/api/v4/user`` → ``{"id", "username", "name", "state", "email"}``
 * ``GET  /gitlab/api/v4/groups?min_access_level=10`` → group objects (``full_path``, ...),
   paginated with ``X-Next-Page`` / ``X-Page`` / ``X-Total`` headers
+* ``GET  /gitlab/api/v4/groups/{url-encoded full_path}/members/all`` → member objects
+  (``username``, ``access_level``, ...), members of the group or of a group above it
+  (inherited), paginated the same way
 
 Pages hold two items whatever ``per_page`` asks for, so that a handful of teams already spans
 pages. Who logs in is chosen with GitHub's own ``login`` parameter on the authorize URL (the
 test adds it, as a person picking their account would).
+
+Teams and groups are the membership maps (``github_teams``, ``gitlab_groups``); a test changes
+a team's members at the provider with :meth:`Forge.set_github_team`, makes one team's member
+list fail with ``failing`` (``"org:slug"`` or a GitLab full path → HTTP status), and gets an
+API token for an admin's script with :meth:`Forge.issue_token`. Request lines (never headers)
+are recorded in ``requests``.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 PAGE = 2
 
@@ -46,6 +58,10 @@ class Forge:
         self._codes: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
         self.requests: list[str] = []
+        # team paths ("org:slug", a GitLab full path) whose member lists answer this status
+        self.failing: dict[str, int] = {}
+        # GitHub teams that exist with nobody in them: (org in lower case, slug)
+        self._empty_github_teams: set[tuple[str, str]] = set()
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
 
@@ -79,6 +95,41 @@ class Forge:
             "parent_id": abs(hash(parent)) % 100_000 if parent else None,
             "visibility": "private",
         }
+
+    # -- what a test changes ----------------------------------------------------------------------
+
+    def issue_token(self, login: str = "org-admin") -> str:
+        """A new API token acting as ``login`` (an admin's token with ``read:org``)."""
+        token = secrets.token_hex(20)
+        self._tokens[token] = login
+        return token
+
+    def set_github_team(self, org: str, slug: str, logins: list[str]) -> None:
+        """Make ``logins`` exactly the members of the GitHub team ``org:slug``."""
+        key = (org.lower(), slug)
+        for login in set(self.github_teams) | set(logins):
+            teams = [t for t in self.github_teams.get(login, []) if (t[0].lower(), t[1]) != key]
+            self.github_teams[login] = teams + ([(org, slug)] if login in logins else [])
+        self._empty_github_teams.add(key)
+
+    def github_team_members(self, org: str, slug: str) -> list[str] | None:
+        """The logins in ``org:slug``; None when the team does not exist."""
+        key = (org.lower(), slug)
+        logins = sorted(
+            login
+            for login, teams in self.github_teams.items()
+            if any((o.lower(), s) == key for o, s in teams)
+        )
+        return logins if logins or key in self._empty_github_teams else None
+
+    def gitlab_group_members(self, full_path: str) -> list[str] | None:
+        """The usernames in ``full_path`` or in a group above it; None when nobody ever was."""
+        above = {full_path} | {
+            full_path.rsplit("/", n)[0] for n in range(1, full_path.count("/") + 1)
+        }
+        if not any(full_path in paths for paths in self.gitlab_groups.values()):
+            return None
+        return sorted(u for u, paths in self.gitlab_groups.items() if above & set(paths))
 
     # -- server ---------------------------------------------------------------------------------
 
@@ -193,8 +244,54 @@ class Forge:
                 "X-Next-Page": str(page + 1) if more else "",
             }
             self._send(handler, 200, items, headers)
+        elif path.startswith("/github/api/v3/orgs/") and path.endswith("/members"):
+            parts_ = path.split("/")  # ['', 'github', 'api', 'v3', 'orgs', org, 'teams', slug, ..]
+            org, slug = unquote(parts_[5]), unquote(parts_[7])
+            self._members(handler, f"{org}:{slug}", self.github_team_members(org, slug), query)
+        elif path.startswith("/gitlab/api/v4/groups/") and path.endswith("/members/all"):
+            full_path = unquote(path[len("/gitlab/api/v4/groups/") : -len("/members/all")])
+            self._members(handler, full_path, self.gitlab_group_members(full_path), query)
         else:
             self._send(handler, 404, {"message": "Not Found"})
+
+    def _members(
+        self,
+        handler: BaseHTTPRequestHandler,
+        team: str,
+        logins: list[str] | None,
+        query: dict[str, str],
+    ) -> None:
+        """One page of a team's members, in the provider's shape and paging."""
+        if team in self.failing:
+            self._send(handler, self.failing[team], {"message": "Server Error"})
+            return
+        if logins is None:
+            self._send(handler, 404, {"message": "Not Found"})
+            return
+        page = int(query.get("page", "1"))
+        items, more = logins[(page - 1) * PAGE : page * PAGE], len(logins) > page * PAGE
+        path = urlsplit(handler.path).path
+        if path.startswith("/github"):
+            members = [
+                {"login": login, "id": abs(hash(login)) % 10_000, "type": "User"} for login in items
+            ]
+            headers = {}
+            if more:
+                following = f"{self.url}{path}?{urlencode({**query, 'page': page + 1})}"
+                headers["Link"] = f'<{following}>; rel="next"'
+            self._send(handler, 200, members, headers)
+            return
+        members = [
+            {"id": abs(hash(u)) % 10_000, "username": u, "state": "active", "access_level": 30}
+            for u in items
+        ]
+        headers = {
+            "X-Page": str(page),
+            "X-Per-Page": str(PAGE),
+            "X-Total": str(len(logins)),
+            "X-Next-Page": str(page + 1) if more else "",
+        }
+        self._send(handler, 200, members, headers)
 
     def _post(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
