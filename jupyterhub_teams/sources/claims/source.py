@@ -208,11 +208,13 @@ class ClaimGroups(ProviderQuestions):
         A claim team retires in any case once it has no member left: the provider stopped
         naming the claim for each of them and their logins (or refreshes) took them out.
         This option also retires teams whose people simply stopped coming, since the hub
-        cannot ask the provider about people who do not log in: their claims may have ended
-        long ago. Retiring is what happens to a directory team whose group is gone: the
-        share is revoked, the members are taken out, the server is stopped; the account, the
-        group and the files stay, and the next login of anyone with the claim restores the
-        team (the sync grants its share again within ``sync_interval``).
+        cannot ask the provider about people who do not log in (unless it may: see
+        ``provider_token_file``; a provider's answer listing a member confirms the claim):
+        their claims may have ended long ago. Retiring is what happens to a directory team
+        whose group is gone: the share is revoked, the members are taken out, the server is
+        stopped; the account, the group and the files stay, and the next login of anyone with
+        the claim restores the team (the sync grants its share again within
+        ``sync_interval``).
 
         The time is written in the team's record at a member's login or refresh, only when
         the recorded one is older than a tenth of this window (so a team may retire up to a
