@@ -389,20 +389,18 @@ def hub_with(*groups: HubGroup, extra_users: frozenset[str] = frozenset()) -> Hu
 
 
 def provider_source(
-    answers: dict[str, list[str] | None], retire_after_days: float = 30
+    answers: dict[str, list[str] | None], tmp: Path, retire_after_days: float = 30
 ) -> ClaimGroups:
     """A source whose provider answers ``answers`` (team path "org/slug" → logins; None: 500)."""
     fake = FakeProvider({k: v for k, v in answers.items() if v is not None})
     fake.failing = {k: 500 for k, v in answers.items() if v is None}
-    return _source(fake, retire_after_days)
+    return _source(fake, tmp, retire_after_days)
 
 
 def _source(
-    fake: Callable[[httpx.Request], httpx.Response], retire_after_days: float
+    fake: Callable[[httpx.Request], httpx.Response], tmp: Path, retire_after_days: float
 ) -> ClaimGroups:
-    import tempfile
-
-    token_file = Path(tempfile.mkdtemp()) / "token"
+    token_file = tmp / "token"
     token_file.write_text(TOKEN)
     source = ClaimGroups(
         kind="github",
@@ -433,13 +431,16 @@ def removals(plan: Plan) -> dict[str, set[str]]:
     return {a.group: set(a.users) for a in plan.actions if isinstance(a, RemoveGroupMembers)}
 
 
-async def test_people_the_provider_no_longer_lists_are_removed_and_nobody_is_added() -> None:
+async def test_people_the_provider_no_longer_lists_are_removed_and_nobody_is_added(
+    tmp_path: Path,
+) -> None:
     chem = team_group("myorg-chem", {"alice", "carol"}, claim_team("MyOrg:chem"))
     hub = hub_with(PHYSICS, chem, extra_users=frozenset({"dave"}))
     source = provider_source(
         # dave is a hub user listed in physics at the provider but never logged in with it;
         # erin has no account at all; chem's answer is unknown
-        {"MyOrg/physics": ["alice", "dave", "erin"], "MyOrg/chem": None}
+        {"MyOrg/physics": ["alice", "dave", "erin"], "MyOrg/chem": None},
+        tmp_path,
     )
     plan = await provider_plan(source, hub)
     assert removals(plan) == {"myorg-physics": {"bob"}}
@@ -455,9 +456,9 @@ async def test_people_the_provider_no_longer_lists_are_removed_and_nobody_is_add
     assert (await provider_plan(source, after)).actions == []
 
 
-async def test_a_team_the_provider_lists_none_of_is_emptied_then_retires() -> None:
+async def test_a_team_the_provider_lists_none_of_is_emptied_then_retires(tmp_path: Path) -> None:
     hub = hub_with(PHYSICS)
-    source = provider_source({"MyOrg/physics": ["carol"]})
+    source = provider_source({"MyOrg/physics": ["carol"]}, tmp_path)
     first = await provider_plan(source, hub)
     assert removals(first) == {"myorg-physics": {"alice", "bob"}}
     after = simulate(hub, first.actions)
@@ -468,17 +469,17 @@ async def test_a_team_the_provider_lists_none_of_is_emptied_then_retires() -> No
     assert final is not None and final.retired
 
 
-async def test_a_team_the_provider_vouches_for_does_not_retire_by_time() -> None:
+async def test_a_team_the_provider_vouches_for_does_not_retire_by_time(tmp_path: Path) -> None:
     stale = claim_team("MyOrg:physics", NOW - 100 * DAY)
     hub = hub_with(team_group("myorg-physics", {"alice"}, stale))
-    vouching = provider_source({"MyOrg/physics": ["alice"]})
+    vouching = provider_source({"MyOrg/physics": ["alice"]}, tmp_path)
     plan = await provider_plan(vouching, hub)
     assert removals(plan) == {}
     (write,) = [a for a in plan.actions if isinstance(a, SetGroupProperties)]
     record = record_in(write.properties)
     assert record is not None and not record.retired and record.claim_confirmed_at == stamp(NOW)
     # the provider failing: the existing rules, on the recorded time (stale here)
-    failing = provider_source({"MyOrg/physics": None})
+    failing = provider_source({"MyOrg/physics": None}, tmp_path)
     plan = await provider_plan(failing, hub)
     assert any(
         "no member's login confirmed" in a.reason
@@ -490,10 +491,10 @@ async def test_a_team_the_provider_vouches_for_does_not_retire_by_time() -> None
     assert (await provider_plan(failing, vouched, now=NOW + 10 * DAY)).actions == []
 
 
-async def test_large_provider_removals_are_held_until_an_admin_confirms() -> None:
+async def test_large_provider_removals_are_held_until_an_admin_confirms(tmp_path: Path) -> None:
     people = {f"p{i}" for i in range(20)}
     hub = hub_with(team_group("myorg-physics", people | {"alice"}, claim_team("MyOrg:physics")))
-    source = provider_source({"MyOrg/physics": ["alice"]})
+    source = provider_source({"MyOrg/physics": ["alice"]}, tmp_path)
     plan = await provider_plan(source, hub)
     assert removals(plan) == {}
     assert plan.hold_reason is not None and "20 membership removal" in plan.hold_reason
@@ -501,7 +502,7 @@ async def test_large_provider_removals_are_held_until_an_admin_confirms() -> Non
     confirmed = await provider_plan(source, hub, allow_large_removal=True)
     assert removals(confirmed) == {"myorg-physics": people}
     # a few removals among many memberships go ahead
-    few = provider_source({"MyOrg/physics": [*sorted(people - {"p1", "p2"}), "alice"]})
+    few = provider_source({"MyOrg/physics": [*sorted(people - {"p1", "p2"}), "alice"]}, tmp_path)
     assert removals(await provider_plan(few, hub)) == {"myorg-physics": {"p1", "p2"}}
 
 
