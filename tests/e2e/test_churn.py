@@ -1,9 +1,14 @@
 """Churn: a seeded random sequence of directory edits (members added and removed, groups
-deleted and restored), changes to a team made on the Teams page, and shares of people's own
-servers, applied to a real hub with real servers. After each settle, every person is checked
-against every running team server and every person's server through the real proxy (open),
-and against every team server through the REST API (start, stop), and the answers are
-compared with a model of who may do what. 0 wrong allows and 0 wrong denies.
+deleted and restored), changes to a team made on the Teams page by anyone (admins named and
+unnamed, members added and removed, invitations made, withdrawn and used), and shares of
+people's own servers (granted, revoked, and through share codes made, revoked and redeemed),
+applied to a real hub with real servers. Each Teams-page action and each redeemed code is
+checked against the model as it happens (only team admins manage the team; an invitation works
+while it is neither withdrawn, used up, nor made by someone no longer admin). After each
+settle, every person is checked against every running team server and every person's server
+through the real proxy (open), and against every team server through the REST API (start,
+stop), and the answers are compared with a model of who may do what. 0 wrong allows and
+0 wrong denies.
 
 The seed is printed; ``JUPYTERHUB_TEAMS_CHURN_SEED`` replays a run and
 ``JUPYTERHUB_TEAMS_CHURN_STEPS`` makes it longer (a soak): see docs/security.md.
@@ -32,6 +37,17 @@ PEOPLE = ("alice", "bob", "carol", "dave", "erin")
 ADHOC = "adhoc-churn"  # made on the Teams page by alice, its admin, who stays in it
 REVOCATION = 2  # seconds servers trust the hub's answer (team servers and people's servers)
 REFUSED = (302, 403, 404)
+# what the Teams page and the join and accept-share pages answer when they refuse
+PAGE_REFUSED = (400, 403, 404, 409, 410)
+
+
+@dataclass
+class Invitation:
+    maker: str
+    id: str
+    single_use: bool
+    stored: bool = True  # not withdrawn, and its maker has stayed an admin
+    used: bool = False
 
 
 @dataclass
@@ -42,7 +58,10 @@ class Model:
     groups: dict[str, set[str]]
     deleted: dict[str, set[str]] = field(default_factory=dict)
     adhoc: set[str] = field(default_factory=lambda: {"alice"})
+    admins: set[str] = field(default_factory=lambda: {"alice"})  # alice stays one
+    invites: dict[str, Invitation] = field(default_factory=dict)  # by code
     shares: set[tuple[str, str]] = field(default_factory=set)  # (owner, visitor)
+    share_codes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # code: owner, live
 
     def members(self, team: str) -> set[str]:
         if team == ADHOC:
@@ -81,6 +100,7 @@ class Churn:
         self.checks = 0
         self.wrong: list[str] = []
         self.removed_something = False
+        self.kinds: dict[str, int] = {}  # how often each kind of step was taken
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -107,18 +127,42 @@ class Churn:
         if m.deleted:
             restored = rng.choice(sorted(m.deleted))
             options.append(("restore", lambda: self.restore(restored)))
+        actor = rng.choice(PEOPLE)  # anyone tries; only the team's admins may
         if outside_adhoc := [p for p in PEOPLE if p not in m.adhoc]:
             added = rng.choice(outside_adhoc)
-            options.append(("adhoc-add", lambda: self.adhoc_add(added)))
+            options.append(("adhoc-add", lambda: self.adhoc_add(actor, added)))
         if inside_adhoc := sorted(m.adhoc - {"alice"}):
             removed = rng.choice(inside_adhoc)
-            options.append(("adhoc-remove", lambda: self.adhoc_remove(removed)))
+            options.append(("adhoc-remove", lambda: self.adhoc_remove(actor, removed)))
+        if candidates := sorted(m.adhoc - m.admins):
+            named = rng.choice(candidates)
+            options.append(("admin", lambda: self.set_admin(actor, named, True)))
+        if others := sorted(m.admins - {"alice"}):
+            unnamed = rng.choice(others)
+            options.append(("unadmin", lambda: self.set_admin(actor, unnamed, False)))
+        single = rng.random() < 0.5
+        options.append(("invite", lambda: self.invite(actor, single)))
+        if m.invites and outside_adhoc:
+            code, joiner = rng.choice(sorted(m.invites)), rng.choice(outside_adhoc)
+            options.append(("join", lambda: self.join(joiner, code)))
+        if open_invites := sorted(c for c, i in m.invites.items() if i.stored and not i.used):
+            withdrawn = rng.choice(open_invites)
+            options.append(("withdraw", lambda: self.withdraw(actor, withdrawn)))
         owner, visitor = rng.sample(PEOPLE, 2)
         if (owner, visitor) in m.shares:
             options.append(("unshare", lambda: self.unshare(owner, visitor)))
         else:
             options.append(("share", lambda: self.share(owner, visitor)))
-        _, act = rng.choice(options)
+        options.append(("share-code", lambda: self.make_share_code(owner)))
+        if m.share_codes:
+            redeemed = rng.choice(sorted(m.share_codes))
+            guest = rng.choice([p for p in PEOPLE if p != m.share_codes[redeemed][0]])
+            options.append(("redeem", lambda: self.redeem(guest, redeemed)))
+        if live := sorted(c for c, (_, alive) in m.share_codes.items() if alive):
+            revoked = rng.choice(live)
+            options.append(("revoke-code", lambda: self.revoke_share_code(revoked)))
+        kind, act = rng.choice(options)
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
         act()
 
     def dir_add(self, team: str, person: str) -> None:
@@ -139,18 +183,93 @@ class Churn:
         self.model.groups[team] = self.model.deleted.pop(team)
         self.log.append(f"directory: {team} restored")
 
-    def adhoc_add(self, person: str) -> None:
-        r = teams_api(self.people["alice"], "POST", f"/{ADHOC}/members", json={"name": person})
-        assert r.status_code in (200, 201), r.text
-        self.model.adhoc.add(person)
-        self.log.append(f"Teams page: alice adds {person} to {ADHOC}")
+    def page_action(self, allowed: bool, r: Any, what: str, ok: tuple[int, ...]) -> bool:
+        """Check a Teams-page (or join, or accept-share) answer against the model; whether
+        the hub did it (the model follows what happened, so one wrong answer is one)."""
+        self.log.append(f"{what} -> {r.status_code}")
+        self.expect(allowed, r.status_code, what, ok, refused=PAGE_REFUSED)
+        return r.status_code in ok
 
-    def adhoc_remove(self, person: str) -> None:
-        r = teams_api(self.people["alice"], "DELETE", f"/{ADHOC}/members/{person}")
-        assert r.status_code in (200, 204), r.text
-        self.model.adhoc.discard(person)
-        self.removed_something = True
-        self.log.append(f"Teams page: alice removes {person} from {ADHOC}")
+    def adhoc_add(self, actor: str, person: str) -> None:
+        r = teams_api(self.people[actor], "POST", f"/{ADHOC}/members", json={"name": person})
+        allowed = actor in self.model.admins
+        if self.page_action(allowed, r, f"Teams page: {actor} adds {person}", (200, 201)):
+            self.model.adhoc.add(person)
+
+    def adhoc_remove(self, actor: str, person: str) -> None:
+        r = teams_api(self.people[actor], "DELETE", f"/{ADHOC}/members/{person}")
+        allowed = actor in self.model.admins or actor == person  # admins, or leaving
+        if self.page_action(allowed, r, f"Teams page: {actor} removes {person}", (200, 204)):
+            self.model.adhoc.discard(person)
+            self.no_longer_admin(person)
+            self.removed_something = True
+
+    def set_admin(self, actor: str, person: str, admin: bool) -> None:
+        method = "PUT" if admin else "DELETE"
+        r = teams_api(self.people[actor], method, f"/{ADHOC}/admins/{person}")
+        what = f"Teams page: {actor} {'names' if admin else 'unnames'} {person} admin"
+        if self.page_action(actor in self.model.admins, r, what, (204,)):
+            if admin:
+                self.model.admins.add(person)
+            else:
+                self.no_longer_admin(person)
+
+    def no_longer_admin(self, person: str) -> None:
+        """``person`` stops being an admin (or a member): their invitations end."""
+        self.model.admins.discard(person)
+        for invitation in self.model.invites.values():
+            if invitation.maker == person:
+                invitation.stored = False
+
+    def invite(self, actor: str, single_use: bool) -> None:
+        body = {"expires_in": 3600, "single_use": single_use}
+        r = teams_api(self.people[actor], "POST", f"/{ADHOC}/invites", json=body)
+        what = f"Teams page: {actor} makes an invitation (single use: {single_use})"
+        if self.page_action(actor in self.model.admins, r, what, (201,)):
+            made = r.json()
+            self.model.invites[made["code"]] = Invitation(actor, made["id"], single_use)
+
+    def withdraw(self, actor: str, code: str) -> None:
+        invitation = self.model.invites[code]
+        r = teams_api(self.people[actor], "DELETE", f"/{ADHOC}/invites/{invitation.id}")
+        what = f"Teams page: {actor} withdraws {invitation.maker}'s invitation"
+        if self.page_action(actor in self.model.admins, r, what, (204,)):
+            invitation.stored = False
+
+    def join(self, person: str, code: str) -> None:
+        invitation = self.model.invites[code]
+        visitor = self.people[person]
+        visitor.http.get("/hub/teams/join", params={"code": code})  # shows; changes nothing
+        xsrf = visitor.cookie("_xsrf", "/hub/teams/join") or ""
+        r = visitor.http.post("/hub/teams/join", data={"code": code, "_xsrf": xsrf})
+        works = invitation.stored and not invitation.used
+        what = f"{person} joins with {invitation.maker}'s invitation"
+        if self.page_action(works, r, what, (302,)):
+            self.model.adhoc.add(person)
+            invitation.used = invitation.single_use
+
+    def make_share_code(self, owner: str) -> None:
+        r = self.people[owner].hub_api("POST", f"share-codes/{owner}/", json={"expires_in": 3600})
+        assert r.status_code == 200, r.text
+        self.model.share_codes[r.json()["code"]] = (owner, True)
+        self.log.append(f"{owner} makes a share code")
+
+    def revoke_share_code(self, code: str) -> None:
+        owner, _ = self.model.share_codes[code]
+        r = self.people[owner].hub_api("DELETE", f"share-codes/{owner}/", params={"code": code})
+        assert r.status_code == 204, r.text
+        self.model.share_codes[code] = (owner, False)
+        self.log.append(f"{owner} revokes a share code")
+
+    def redeem(self, person: str, code: str) -> None:
+        owner, live = self.model.share_codes[code]
+        guest = self.people[person]
+        guest.http.get("/hub/accept-share", params={"code": code})
+        xsrf = guest.cookie("_xsrf", "/hub/accept-share") or ""
+        r = guest.http.post("/hub/accept-share", data={"code": code, "_xsrf": xsrf})
+        what = f"{person} redeems {owner}'s {'live' if live else 'revoked'} share code"
+        if self.page_action(live, r, what, (302,)):
+            self.model.shares.add((owner, person))
 
     def share(self, owner: str, visitor: str) -> None:
         r = self.people[owner].hub_api("POST", f"shares/{owner}/", json={"user": visitor})
@@ -177,6 +296,8 @@ class Churn:
                 return False
             if set(group["users"]) != self.model.members(team):
                 return False
+            if team == ADHOC and set(record.get("admins", [])) != self.model.admins:
+                return False
         for team in self.model.deleted:
             group = self.hub.group(team) or {}
             if not ((group.get("properties") or {}).get("jupyterhub_teams", {})).get("retired"):
@@ -200,10 +321,18 @@ class Churn:
 
     # -- checking --------------------------------------------------------------------------
 
-    def expect(self, allowed: bool, status: int, what: str, ok: tuple[int, ...]) -> None:
-        """``ok``: the statuses that mean the request got through."""
+    def expect(
+        self,
+        allowed: bool,
+        status: int,
+        what: str,
+        ok: tuple[int, ...],
+        refused: tuple[int, ...] = REFUSED,
+    ) -> None:
+        """``ok``: the statuses that mean the request got through; ``refused``: those that
+        mean it was refused."""
         self.checks += 1
-        if status not in ok and status not in REFUSED:
+        if status not in ok and status not in refused:
             self.wrong.append(f"unexpected answer: {what} -> {status}")
         elif allowed and status not in ok:
             self.wrong.append(f"wrong deny: {what} -> {status}")
@@ -289,6 +418,7 @@ def test_churn_never_allows_or_denies_wrongly(hub: Hub) -> None:
             f"{STEPS} steps, {settles} settles, {churn.checks} checks in {elapsed:.0f} s; "
             f"wrong: {len([w for w in churn.wrong if not w.startswith('(')])}"
         )
+        print(", ".join(f"{kind} {n}" for kind, n in sorted(churn.kinds.items())))
         assert not churn.wrong, f"seed {SEED}:\n" + "\n".join(churn.wrong)
     finally:
         for person in people.values():
