@@ -14,8 +14,8 @@ the one share of a server granted to a group 20 ms; the shares a person holds, 0
 
 Hence the reads:
 
-* **one server** (``server=`` an account or a team name): the groups, the users (admins), that
-  server's full share list — every share, whoever granted it;
+* **one server** (``server=`` an account or a team name): the groups, the users (admins) and,
+  while the users are read, that server's full share list — every share, whoever granted it;
 * **one person** (``person=``): the groups, that person (admin or not), the running servers,
   and the shares that reach them: one request when the token may read a person's shares
   (``read:users:shares``), else the shares granted to each of their groups (shares granted to
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ..model import HubGroup, HubShare, HubUser
 from ..plan import Policy
@@ -177,11 +178,14 @@ async def _person_entries(
         raise AuditTargetError(f"no person {person!r} in the hub")
     me = _user(model)
     running = {m["name"] for m in active if _user(m).server_running}
-    mine = _person_shares(client, person, [g for g in sorted(me.groups) if g in groups])
+    # the group listing shows memberships even to a token that cannot read a user's groups
+    my_groups = sorted(
+        {name for name, g in groups.items() if person in g.users} | (me.groups & groups.keys())
+    )
     by_owner: dict[str, list[HubShare]] = {}
-    for share in await mine:
+    for share in await _person_shares(client, person, my_groups):
         by_owner.setdefault(share.owner, []).append(share)
-    members_of = {name: {person} for name in me.groups}
+    members_of = {name: {person} for name in my_groups}
     for group in team_groups(groups.values()):
         account = _account(group)
         entry = team_audit(
@@ -218,6 +222,4 @@ def _owned_share(model: dict[str, Any]) -> HubShare:
 
 
 def _quoted(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe="")
