@@ -178,3 +178,30 @@ def test_unknown_server_or_person_is_an_error(shared_hub: Hub) -> None:
         assert words in result.stderr and result.stdout == ""
     both = cli(shared_hub, "--server", "collab-physics", "--person", "alice")
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_every_page_of_users_is_read(shared_hub: Hub) -> None:
+    """The user list is read in concurrent pages: with pages of two users, an admin on a
+    late page still reaches every team server, and the answer is the command's."""
+    import asyncio
+
+    from jupyterhub_teams.hub import HubClient, audit_stream
+    from jupyterhub_teams.plan import Policy
+
+    async def whole(page_size: int) -> list[dict[str, Any]]:
+        async with HubClient(
+            shared_hub.api_url, shared_hub.admin_token, page_size=page_size
+        ) as client:
+            return [e.to_json(shared_hub.url) async for e in audit_stream(client, Policy())]
+
+    users = shared_hub.api("GET", "users", params={"limit": 200}).json()
+    assert len(users) > 8, "too few users to span several pages"
+    assert [u["name"] for u in users][-1] != "admin"
+    late = [u["name"] for u in users if not u["admin"]][-1]
+    assert shared_hub.api("PATCH", f"users/{late}", json={"admin": True}).status_code == 200
+    try:
+        small_pages = asyncio.run(whole(2))
+        assert small_pages == asyncio.run(whole(200)) == lines(cli(shared_hub, "--jsonl"))
+        assert all("hub admin" in entry["access"][late] for entry in small_pages), late
+    finally:
+        shared_hub.api("PATCH", f"users/{late}", json={"admin": False})
