@@ -106,8 +106,9 @@ class _Writer:
         self.out.flush()
         if self.form == "text" and self.from_markers:
             print(
-                "teams' shares as their team markers record them; --check-shares reads every "
-                "share from the hub",
+                "note: team servers' shares were taken from the team markers the sync writes, "
+                "so a share made by hand (to another group or to one person) is not shown; "
+                "--check-shares reads every share from the hub (minutes at 10,000 people)",
                 file=sys.stderr,
             )
 
