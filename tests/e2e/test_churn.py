@@ -315,9 +315,10 @@ class Churn:
                 member = self.people[sorted(self.model.members(team) or {"alice"})[0]]
                 if self.model.members(team):
                     start_as(member, self.hub, account)
-        if self.removed_something:
-            time.sleep(REVOCATION + 1)  # what servers may still trust after a removal
-            self.removed_something = False
+        # Servers trust the hub's answer about a visitor for REVOCATION seconds, both ways: a
+        # person added on the Teams page (in the hub at once) may be refused until then too.
+        time.sleep(REVOCATION + 1)
+        self.removed_something = False
 
     # -- checking --------------------------------------------------------------------------
 

@@ -26,9 +26,9 @@ from .test_claims import (
     marker,
     members,
     oauth_login,
+    provider_and_hub,
     serving,
     start_as,
-    start_hub,
 )
 
 SECONDS_PER_DAY = 86_400
@@ -62,13 +62,8 @@ def home(hub: Hub, account: str) -> Path:
 @pytest.fixture
 def lost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, OIDCProvider]]:
     hub, provider = claims_hub(tmp_path_factory.mktemp("claims-lost"), {"alice": ["/lab/optics"]})
-    try:
-        provider.start()
-        start_hub(hub)
-        yield hub, provider
-    finally:
-        hub.stop()
-        provider.stop()
+    with provider_and_hub(hub, provider) as both:
+        yield both
 
 
 def test_a_claim_team_whose_members_all_lost_the_claim_retires_and_comes_back(
@@ -123,13 +118,8 @@ def stale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, OIDCP
         refresh_age=REFRESH_AGE,
         retire_after_days=WINDOW / SECONDS_PER_DAY,
     )
-    try:
-        provider.start()
-        start_hub(hub)
-        yield hub, provider
-    finally:
-        hub.stop()
-        provider.stop()
+    with provider_and_hub(hub, provider) as both:
+        yield both
 
 
 def test_a_claim_team_nobody_confirmed_for_the_window_retires(

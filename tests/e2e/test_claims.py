@@ -9,6 +9,7 @@ servers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -201,6 +202,28 @@ def start_hub(hub: Hub) -> Hub:
         return hub.start()
 
 
+@contextlib.contextmanager
+def provider_and_hub(hub: Hub, provider: OIDCProvider) -> Iterator[tuple[Hub, OIDCProvider]]:
+    """The provider, then the hub started; both stopped afterwards whatever happened."""
+    try:
+        provider.start()
+        start_hub(hub)
+        yield hub, provider
+    finally:
+        hub.stop()
+        provider.stop()
+
+
+def keycloak_groups(refresh_age: int) -> str:
+    """What a Keycloak hub typically has already: the provider's groups as JupyterHub groups,
+    refreshed every ``refresh_age`` seconds."""
+    return f"""
+c.GenericOAuthenticator.manage_groups = True
+c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
+c.Authenticator.auth_refresh_age = {refresh_age}
+"""
+
+
 # -- OpenID Connect (Keycloak-style paths) ----------------------------------------------------
 
 USERS = {
@@ -217,19 +240,9 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, OIDCPr
     hub = Hub(state / "hub", sync_interval=2, pre_config=claims_pre_config(path_rule="last"))
     provider = OIDCProvider(state / "oidc", USERS, f"{hub.url}/hub/oauth_callback")
     hub.extra_config = generic_oauth_config(hub, provider, ["openid", "profile", "groups"])
-    hub.extra_config += f"""
-# what a Keycloak hub typically has already: the provider's groups as JupyterHub groups
-c.GenericOAuthenticator.manage_groups = True
-c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
-c.Authenticator.auth_refresh_age = {REFRESH_AGE}
-"""
-    try:
-        provider.start()
-        start_hub(hub)
-        yield hub, provider
-    finally:
-        hub.stop()
-        provider.stop()
+    hub.extra_config += keycloak_groups(REFRESH_AGE)
+    with provider_and_hub(hub, provider) as both:
+        yield both
 
 
 def test_a_provider_login_creates_claim_teams_that_the_sync_serves(

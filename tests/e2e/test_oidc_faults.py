@@ -32,9 +32,11 @@ from .test_claims import (
     claims_pre_config,
     generic_oauth_config,
     groups_of,
+    keycloak_groups,
     marker,
     members,
     oauth_login,
+    provider_and_hub,
     serving,
     start_as,
     start_hub,
@@ -55,18 +57,9 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, OIDCPr
     hub = Hub(state / "hub", sync_interval=2, pre_config=claims_pre_config(path_rule="last"))
     provider = OIDCProvider(state / "oidc", USERS, f"{hub.url}/hub/oauth_callback")
     hub.extra_config = generic_oauth_config(hub, provider, ["openid", "profile", "groups"])
-    hub.extra_config += f"""
-c.GenericOAuthenticator.manage_groups = True
-c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
-c.Authenticator.auth_refresh_age = {REFRESH_AGE}
-"""
-    try:
-        provider.start()
-        start_hub(hub)
-        yield hub, provider
-    finally:
-        hub.stop()
-        provider.stop()
+    hub.extra_config += keycloak_groups(REFRESH_AGE)
+    with provider_and_hub(hub, provider) as both:
+        yield both
 
 
 def teams_now(hub: Hub) -> dict[str, set[str]]:
