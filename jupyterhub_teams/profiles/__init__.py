@@ -8,6 +8,7 @@
 
 from .compiled import visible_profiles
 from .filter import ProfileConfigError, Viewer, validate_profile_list
+from .shared import SharedProfileEntryError
 from .user_options import OptionsRefused, Selection, check_user_options, parse_form
 from .wiring import configure_profiles
 
@@ -15,6 +16,7 @@ __all__ = [
     "OptionsRefused",
     "ProfileConfigError",
     "Selection",
+    "SharedProfileEntryError",
     "Viewer",
     "check_user_options",
     "configure_profiles",

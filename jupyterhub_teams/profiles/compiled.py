@@ -1,10 +1,13 @@
-"""A profile list checked once, then filtered per viewer with set lookups and shallow copies.
+"""A profile list checked once, then filtered per viewer with set lookups.
 
 The spawn page and every start filter the same configured list for a different person. Checking
 the configuration and copying every entry at each call cost far more than deciding what one
 person may see, so the list is *compiled* once — checked (the same checks and messages as
-:func:`.filter.checked_visible_profiles`), every ``allowed_groups`` turned into a frozenset and
-every entry into a copy template — and each call only tests group sets and copies what it keeps.
+:func:`.filter.checked_visible_profiles`), every ``allowed_groups`` turned into a frozenset —
+and each call only tests group sets. What looks the same to everyone who may see it (a choice,
+in its default and its non-default form; an ``unlisted_choice``; override dicts) is built once,
+read-only (:mod:`.shared`), and shared by every answer; only the containers that differ per
+person (the list, each profile, each option and its ``choices``) are new at each call.
 
 Compiled lists are cached by the identity of the configured list (the cache holds the list, so
 its identity cannot be reused). A list changed *in place* after its first use is filtered as it
@@ -33,6 +36,7 @@ from .filter import (
     default_slugify,
     profile_entries,
 )
+from .shared import ReadOnlyDict, freeze
 
 _CACHE_SIZE = 8
 
@@ -44,10 +48,22 @@ class _Entry:
 
 
 @dataclass(frozen=True)
+class _Choice:
+    """A choice as every viewer who may see it gets it: read-only, once as the option's
+    default and once not (which one is the default depends on what else the viewer sees)."""
+
+    key: str
+    allowed: frozenset[str] | None
+    marked_default: bool  # the configured choice says ``default: true``
+    as_default: ReadOnlyDict
+    not_default: ReadOnlyDict
+
+
+@dataclass(frozen=True)
 class _Option:
     name: str
     base: Profile
-    choices: tuple[tuple[str, _Entry], ...]
+    choices: tuple[_Choice, ...]
     unlisted: _Entry | None
 
 
@@ -85,7 +101,7 @@ class CompiledProfiles:
         profiles = []
         for index, profile in enumerate(profile_entries(profile_list)):
             where = f"profile_list[{index}]"
-            template = _copy_entry(profile, where, override_key)
+            template = _shared_values(_copy_entry(profile, where, override_key))
             template["slug"] = _text(profile, "slug", where) or slugify(
                 _text(profile, "display_name", where) or ""
             )
@@ -106,84 +122,85 @@ class CompiledProfiles:
 
     def _option(self, name: str, option: Mapping[str, Any], where: str) -> _Option:
         option_where = f"{where}.profile_options[{name!r}]"
-        base = {
-            key: value
-            for key, value in option.items()
-            if key not in ACCESS_KEYS and key not in ("choices", "unlisted_choice")
-        }
-        choices = tuple(
-            (
-                key,
-                _Entry(
-                    _allowed(choice),
-                    _copy_entry(
-                        _mapping(choice, option_where, key), option_where, self.override_key, key
-                    ),
-                ),
-            )
-            for key, choice in (_mapping(option.get("choices") or {}, option_where)).items()
+        base = _shared_values(
+            {
+                key: value
+                for key, value in option.items()
+                if key not in ACCESS_KEYS and key not in ("choices", "unlisted_choice")
+            }
         )
+        choices = []
+        for key, raw in (_mapping(option.get("choices") or {}, option_where)).items():
+            choice = _copy_entry(
+                _mapping(raw, option_where, key), option_where, self.override_key, key
+            )
+            marked = bool(choice.get("default"))
+            choices.append(
+                _Choice(
+                    key,
+                    _allowed(raw),
+                    marked,
+                    freeze({**choice, "default": True}),
+                    freeze({**choice, "default": False}),
+                )
+            )
         unlisted = _unlisted(option, option_where)
         compiled_unlisted = None
         if unlisted is not None:
             template = _copy_entry(unlisted, f"{option_where}.unlisted_choice", self.override_key)
             template.setdefault("display_name_in_choices", "Other...")
-            compiled_unlisted = _Entry(_allowed(unlisted), template)
-        return _Option(name, base, choices, compiled_unlisted)
-
-    def _copy(self, template: Profile) -> Profile:
-        copied = dict(template)
-        overrides = copied.get(self.override_key)
-        if overrides is not None:
-            # override dicts are handed out one level deep, as the uncompiled filter does
-            copied[self.override_key] = dict(overrides)
-        return copied
+            compiled_unlisted = _Entry(_allowed(unlisted), freeze(template))
+        return _Option(name, base, tuple(choices), compiled_unlisted)
 
     def visible_to(self, viewer: Viewer) -> list[Profile]:
         """What :func:`.filter.checked_visible_profiles` returns for ``viewer``."""
         groups = viewer.groups
         only_team = viewer.team_account and self.has_team_only
-        override_key = self.override_key
         visible: list[Profile] = []
         for profile in self.profiles:
             if not _sees(profile.allowed, groups) or profile.team_only != only_team:
                 continue
-            copied = self._copy(profile.template)
+            copied = dict(profile.template)
             if profile.options is not None:
                 kept: dict[str, Profile] = {}
                 for option in profile.options:
-                    # the innermost loop of the spawn page: written out, without calls
-                    # and exactly one default: the first kept one marked so, else the first
+                    # the innermost loop of the spawn page: written out, without calls.
+                    # Exactly one default: the first kept choice marked so, else the first.
                     choices: dict[str, Profile] = {}
-                    default: Profile | None = None
-                    for key, entry in option.choices:
-                        allowed = entry.allowed
+                    default: _Choice | None = None
+                    first: _Choice | None = None
+                    for choice in option.choices:
+                        allowed = choice.allowed
                         if allowed is not None and allowed.isdisjoint(groups):
                             continue
-                        choice = entry.template.copy()
-                        overrides = choice.get(override_key)
-                        if overrides is not None:
-                            choice[override_key] = overrides.copy()
-                        if default is None and choice.get("default"):
+                        if first is None:
+                            first = choice
+                        if default is None and choice.marked_default:
                             default = choice
-                        choice["default"] = False
-                        choices[key] = choice
+                        choices[choice.key] = choice.not_default
                     unlisted = option.unlisted
                     keep_unlisted = unlisted is not None and _sees(unlisted.allowed, groups)
-                    if not choices and not keep_unlisted:
+                    if first is None and not keep_unlisted:
                         continue
                     filtered = dict(option.base)
-                    if choices:
-                        (default or next(iter(choices.values())))["default"] = True
+                    if first is not None:
+                        chosen = default or first
+                        choices[chosen.key] = chosen.as_default
                         filtered["choices"] = choices
                     if keep_unlisted:
                         assert unlisted is not None
-                        filtered["unlisted_choice"] = self._copy(unlisted.template)
+                        filtered["unlisted_choice"] = unlisted.template
                     kept[option.name] = filtered
                 copied["profile_options"] = kept
             visible.append(copied)
         _one_default(visible)
         return visible
+
+
+def _shared_values(entry: Profile) -> Profile:
+    """A per-viewer copy template: a plain dict (each answer copies it and may add keys) whose
+    values are read-only and shared."""
+    return {key: freeze(value) for key, value in entry.items()}
 
 
 _compiled: OrderedDict[tuple[int, str, int], tuple[Any, CompiledProfiles]] = OrderedDict()
@@ -219,6 +236,11 @@ def visible_profiles(
 
     Same result as :func:`.filter.checked_visible_profiles` (which documents it), computed from
     the compiled list. Raises :class:`.filter.ProfileConfigError` on a malformed list.
+
+    The list, each profile, each ``profile_options`` and each option (with its ``choices``) are
+    new for this call. The choices, ``unlisted_choice`` entries and override values in them are
+    shared with every other call and read-only: writing to one raises
+    :class:`.shared.SharedProfileEntryError`; ``copy.deepcopy`` gives a writable copy.
     """
     compiled = compiled_profiles(profile_list, override_key=override_key, slugify=slugify)
     return compiled.visible_to(viewer)

@@ -31,6 +31,7 @@ from .filter import (
     validate_profile_list,
 )
 from .form import render_form, render_unavailable
+from .shared import thaw
 from .user_options import (
     OptionsRefused,
     check_user_options,
@@ -181,7 +182,7 @@ class Profiles:
 
 
 async def apply_overrides(spawner: Any, overrides: Mapping[str, Any]) -> None:
-    """Set the spawner's settings from one override dict.
+    """Set the spawner's settings from one override dict (copies of its values).
 
     A value may be a callable taking the spawner (maybe async). Dict settings are merged
     (``None`` deletes a key), the rest replaced. A name the spawner has no setting for is a
@@ -194,7 +195,9 @@ async def apply_overrides(spawner: Any, overrides: Mapping[str, Any]) -> None:
             )
         if callable(value):
             value = await maybe_await(value(spawner))
-        setattr(spawner, name, merge_setting(getattr(spawner, name), value))
+        # the filtered list's entries are shared by everyone (read-only): the spawner gets its
+        # own plain copy, which it may change
+        setattr(spawner, name, merge_setting(getattr(spawner, name), thaw(value)))
 
 
 # user options some spawners act on by themselves, keyed by a setting that identifies them:

@@ -7,18 +7,30 @@ the filtered list the implementation builds, and says what a request should reso
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
+import json
 import re
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from traitlets import Dict, HasTraits, List
 
 from jupyterhub_teams.profiles.compiled import visible_profiles
 from jupyterhub_teams.profiles.filter import Viewer, checked_visible_profiles
 from jupyterhub_teams.profiles.form import render_form
-from jupyterhub_teams.profiles.user_options import OptionsRefused, check_user_options, parse_form
+from jupyterhub_teams.profiles.shared import SharedProfileEntryError
+from jupyterhub_teams.profiles.spawner import apply_overrides
+from jupyterhub_teams.profiles.user_options import (
+    OptionsRefused,
+    check_user_options,
+    parse_form,
+    selected_overrides,
+)
 
 GROUPS = ["g0", "g1", "g2", "G0"]
 SLUGS = ["p0", "p1", "p2", "p3"]
@@ -38,6 +50,16 @@ def with_access(entry: dict[str, Any], groups: list[str] | None) -> dict[str, An
 
 
 access = st.none() | st.lists(st.sampled_from(GROUPS), max_size=3, unique=True)
+# settings an entry may override: a dict and a list, which a spawner may later change
+overrides = st.none() | st.fixed_dictionaries(
+    {"environment": st.just({"SIZE": "{value}"}), "volumes": st.just(["/data/{value}"])}
+)
+
+
+def with_overrides(entry: dict[str, Any], settings: dict[str, Any] | None) -> dict[str, Any]:
+    if settings is not None:
+        entry["spawner_override"] = settings
+    return entry
 
 
 @st.composite
@@ -45,7 +67,10 @@ def choices(draw: st.DrawFn) -> dict[str, Any]:
     keys = draw(st.lists(st.sampled_from(CHOICES), max_size=3, unique=True))
     return {
         key: with_access(
-            {"display_name": key.upper(), "default": draw(st.booleans())}, draw(access)
+            with_overrides(
+                {"display_name": key.upper(), "default": draw(st.booleans())}, draw(overrides)
+            ),
+            draw(access),
         )
         for key in keys
     }
@@ -60,7 +85,9 @@ def options(draw: st.DrawFn) -> dict[str, Any]:
         if listed or draw(st.booleans()):
             option["choices"] = listed
         if draw(st.booleans()):
-            unlisted = with_access({"enabled": draw(st.booleans())}, draw(access))
+            unlisted = with_access(
+                with_overrides({"enabled": draw(st.booleans())}, draw(overrides)), draw(access)
+            )
             if draw(st.booleans()):
                 unlisted["validation_regex"] = REGEX
             option["unlisted_choice"] = unlisted
@@ -79,7 +106,7 @@ def profile_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
             profile["team_only"] = draw(st.booleans())
         if draw(st.booleans()):
             profile["profile_options"] = draw(options())
-        profiles.append(with_access(profile, draw(access)))
+        profiles.append(with_access(with_overrides(profile, draw(overrides)), draw(access)))
     return profiles
 
 
@@ -339,23 +366,86 @@ def test_the_compiled_list_filters_exactly_as_the_checked_filter(
             assert compiled == checked_visible_profiles(config, viewer, override_key=key)
 
 
-def test_results_of_the_compiled_list_are_independent_copies() -> None:
+def test_what_each_answer_owns_is_independent_and_what_it_shares_refuses_writes() -> None:
     config = [
         {
             "display_name": "Standard",
-            "spawner_override": {"mem_limit": "1G"},
+            "spawner_override": {"mem_limit": "1G", "volumes": ["/data"]},
             "profile_options": {
                 "size": {"choices": {"s": {"spawner_override": {"cpu_limit": 1}}}},
             },
         }
     ]
+    pristine = copy.deepcopy(config)
     first = visible_profiles(config, Viewer.of([]))
-    first[0]["spawner_override"]["mem_limit"] = "99G"
-    first[0]["profile_options"]["size"]["choices"]["s"]["spawner_override"]["cpu_limit"] = 99
+    # the containers made for this answer are its own
     first[0]["display_name"] = "changed"
+    first[0]["profile_options"]["size"]["display_name"] = "changed"
+    first[0]["profile_options"]["size"]["choices"]["extra"] = {}
+    # the shared entries refuse every kind of write, saying why
+    shared = first[0]["profile_options"]["size"]["choices"]["s"]
+    writes = [
+        lambda: first[0]["spawner_override"].__setitem__("mem_limit", "99G"),
+        lambda: first[0]["spawner_override"].update(mem_limit="99G"),
+        lambda: first[0]["spawner_override"].pop("mem_limit"),
+        lambda: first[0]["spawner_override"]["volumes"].append("/etc"),
+        lambda: shared.__setitem__("default", False),
+        lambda: shared["spawner_override"].setdefault("cpu_limit", 99),
+        lambda: shared["spawner_override"].clear(),
+    ]
+    for write in writes:
+        with pytest.raises(SharedProfileEntryError, match="shared by everyone"):
+            write()
+    # a deep copy is plain and writable, and changing it changes no later answer
+    mine = copy.deepcopy(first)
+    assert type(mine[0]["spawner_override"]) is dict
+    assert type(mine[0]["spawner_override"]["volumes"]) is list
+    mine[0]["spawner_override"]["volumes"].append("/etc")
+    mine[0]["profile_options"]["size"]["choices"]["s"]["spawner_override"]["cpu_limit"] = 99
     again = visible_profiles(config, Viewer.of([]))
-    assert again[0]["spawner_override"] == {"mem_limit": "1G"}
-    assert again[0]["profile_options"]["size"]["choices"]["s"]["spawner_override"] == {
-        "cpu_limit": 1
-    }
+    assert again == checked_visible_profiles(config, Viewer.of([]))
     assert again[0]["display_name"] == "Standard"
+    assert again[0]["spawner_override"] == {"mem_limit": "1G", "volumes": ["/data"]}
+    assert config == pristine
+    assert json.loads(json.dumps(again)) == again
+
+
+class SettingsSpawner(HasTraits):
+    """The settings a generated override sets, as a spawner holds them."""
+
+    environment = Dict()
+    volumes = List()
+
+
+@EXAMPLES
+@given(profile_lists(), viewers, st.data())
+def test_using_an_answer_as_the_spawners_do_never_changes_the_next_one(
+    config: list[dict[str, Any]], viewer: Viewer, data: st.DataObject
+) -> None:
+    """The form, the check of a request, the overrides applied to a spawner (which then
+    changes its own settings) and KubeSpawner's deep copy leave every later answer as it was."""
+    for key in ("spawner_override", "kubespawner_override"):
+        before = checked_visible_profiles(config, viewer, override_key=key)
+        visible = visible_profiles(config, viewer, override_key=key)
+        if not visible:
+            continue
+        form = Defaults()
+        form.feed(render_form(visible))
+        with contextlib.suppress(OptionsRefused):
+            selection = check_user_options(parse_form(form.data), visible)
+            spawner = SettingsSpawner()
+            for overrides in selected_overrides(selection, key):
+                asyncio.run(apply_overrides(spawner, overrides))
+            for setting in ("environment", "volumes"):
+                value = getattr(spawner, setting)
+                if isinstance(value, dict):
+                    value["CHANGED"] = "yes"
+                else:
+                    value.append("changed")
+        kube_copy = copy.deepcopy(visible)  # what KubeSpawner completes and changes
+        for profile in kube_copy:
+            for option in (profile.get("profile_options") or {}).values():
+                for choice in (option.get("choices") or {}).values():
+                    choice["default"] = data.draw(st.booleans())
+                    choice.setdefault(key, {})["changed"] = True
+        assert visible_profiles(config, viewer, override_key=key) == before
