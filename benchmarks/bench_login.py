@@ -39,6 +39,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from benchmarks import _hubs
 from benchmarks.gen_directory import READER_PASSWORD, GeneratedDirectory, generate
 from benchmarks.recipe import recipe_config
@@ -48,7 +51,8 @@ from tests.e2e.slapd import Slapd
 
 PASSWORD_ENV = "TEAMS_BENCH_LDAP_PASSWORD"
 WITHOUT_HOOK = "\nc.Authenticator.post_auth_hook = None\nc.JupyterHub.log_level = 'WARN'\n"
-TARGET_ADDED_MS = 25.0
+TARGET_ADDED_MS = 10.0
+HOOK_METRIC = "jupyterhub_teams_login_sync_duration_seconds"
 LABELS = ("with", "without", "recipe")
 
 
@@ -61,6 +65,34 @@ def recipe_lookup(slapd: Slapd, directory: GeneratedDirectory) -> str:
         f"ldap_lookup({slapd.url!r}, {directory.reader_dn!r}, {PASSWORD_ENV!r}, "
         f"{directory.people_dn!r}, {directory.groups_dn!r})"
     )
+
+
+def signed(value: dict[str, float]) -> str:
+    """An added time with its sign (on a quiet machine the median may fall below zero)."""
+    return ("+" if value["median"] >= 0 else "") + fmt_stats(value)
+
+
+def hook_ms(hub: Hub) -> dict[str, float]:
+    """The login hook's own mean time per login, by outcome, from the hub's histogram."""
+    r = httpx.get(
+        f"{hub.url}/hub/metrics",
+        headers={"Authorization": f"token {hub.admin_token}"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    totals: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(r.text):
+        if family.name != HOOK_METRIC:
+            continue
+        for sample in family.samples:
+            part = sample.name.removeprefix(HOOK_METRIC)
+            if sample.labels.get("occasion") == "login" and part in ("_sum", "_count"):
+                totals[(sample.labels["outcome"], part)] = sample.value
+    return {
+        outcome: 1000 * total / totals[(outcome, "_count")]
+        for (outcome, part), total in totals.items()
+        if part == "_sum" and totals.get((outcome, "_count"))
+    }
 
 
 def start_hubs(
@@ -113,6 +145,7 @@ def measure(
                 hubs["with"].api("DELETE", f"groups/{group}/users", json={"users": [heavy.uid]})
             first_with = _hubs.login_ms(hubs["with"], heavy.uid)
             assert len(hubs["with"].user(heavy.uid)["groups"]) == in_groups
+            first_hook = hook_ms(hubs["with"])["changed"]
             _hubs.create_people(hubs["recipe"], names)
             first_recipe = _hubs.login_ms(hubs["recipe"], heavy.uid)
             _hubs.log_in_everyone(hubs["recipe"], [n for n in names if n != heavy.uid])
@@ -128,6 +161,7 @@ def measure(
                     per_run[label].append(medians[label])
                 for label in added:
                     added[label].append(medians[label] - medians["without"])
+            hook = hook_ms(hubs["with"])["unchanged"]
         finally:
             for hub in hubs.values():
                 hub.stop()
@@ -156,8 +190,15 @@ def measure(
         row("**added by jupyterhub-teams**", a["with"], None),
         row("added by the recipe", a["recipe"], None),
         [
+            "in the login hook itself (the hub's histogram, mean of its logins above)",
+            f"{hook:.1f} ms",
+            "",
+            "",
+            "",
+        ],
+        [
             f"first login with jupyterhub-teams, joining {in_groups} teams",
-            f"{first_with:.1f} ms",
+            f"{first_with:.1f} ms (in the hook: {first_hook:.1f} ms)",
             "",
             "",
             "",
@@ -185,8 +226,9 @@ def measure(
         "summary": [
             summary_row(
                 "P1",
-                f"login, person in {in_groups} teams: added by jupyterhub-teams",
-                f"+{fmt_stats(a['with'])}",
+                f"login, person in {in_groups} teams: added by jupyterhub-teams "
+                f"(in the hook itself: {hook:.1f} ms)",
+                signed(a["with"]),
                 baseline=f"{base:.1f} ms",
                 ratio_text=fmt_ratio(r_with),
                 target=f"≤ {TARGET_ADDED_MS:g} ms added",
@@ -196,7 +238,7 @@ def measure(
                 "P1",
                 f"login, hand-written recipe ({in_groups} roles); / jupyterhub-teams "
                 f"{fmt_ratio(r_recipe_teams)}",
-                f"+{fmt_stats(a['recipe'])}",
+                signed(a["recipe"]),
                 baseline=f"{base:.1f} ms",
                 ratio_text=fmt_ratio(r_recipe),
             ),
@@ -205,6 +247,8 @@ def measure(
             "per_run": per_run,
             "added": added,
             "first_with": first_with,
+            "first_hook": first_hook,
+            "hook": hook,
             "first_recipe": first_recipe,
         },
     }
