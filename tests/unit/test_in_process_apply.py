@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from jupyterhub import orm
+from sqlalchemy import event
 
 from jupyterhub_teams.hub.in_process import NotInProcess, apply_in_hub
 from jupyterhub_teams.plan import (
@@ -94,3 +95,34 @@ def test_nothing_is_committed_when_an_action_cannot_be_applied(db: Any) -> None:
 def test_stopping_a_server_is_refused_in_process(db: Any) -> None:
     with pytest.raises(NotInProcess, match="needs the hub application"):
         apply_in_hub(db, [StopServer("collab-physics")], "login", LOG)
+
+
+def test_a_login_joining_many_teams_reads_each_group_and_person_once(db: Any) -> None:
+    """Joining 50 teams must not load each team's members: the statements issued do not grow
+    with the number of teams (a join used to cost a group lookup and a member-list load)."""
+    people = [f"p{i}" for i in range(30)]
+    teams = [f"team-{i}" for i in range(50)]
+    apply_in_hub(
+        db,
+        [CreateUsers(("alice", *people)), *(CreateGroup(t, tuple(people)) for t in teams)],
+        "sync",
+        LOG,
+    )
+    db.expire_all()  # a login starts from what the database holds
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        apply_in_hub(db, [AddGroupMembers(t, ("alice",)) for t in teams], "login of alice", LOG)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 8, reads
+    assert all(members(db, t) == sorted(["alice", *people]) for t in teams)
+    # and leaving them all, from the same side
+    apply_in_hub(db, [RemoveGroupMembers(t, ("alice",)) for t in teams], "sync", LOG)
+    assert all(members(db, t) == sorted(people) for t in teams)
