@@ -19,7 +19,7 @@ it up):
     python -m benchmarks.bench_sync [--people 10000] [--groups 2000] [--runs 5]
         [--db sqlite|postgresql] [--json]
 
-Each run uses two fresh hubs (each with its own database), so runs are independent. Timings are
+Each run uses three fresh hubs (each with its own database), so runs are independent. Timings are
 printed as median (min-max) over the runs.
 """
 
@@ -270,7 +270,8 @@ def measure(
         "command": command,
         "setup": (
             f"{people:,} people, {groups:,} groups, {generated.memberships():,} memberships; "
-            f"{runs} runs, each on two fresh hubs, with {NOOP_SYNCS} service no-op syncs per run; "
+            f"{runs} runs, each on three fresh hubs (sync, floor, bulk floor), with "
+            f"{NOOP_SYNCS} service no-op syncs per run; "
             f"load average {_hubs.load_average():.1f} at "
             "the end."
         ),
