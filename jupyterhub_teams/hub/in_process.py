@@ -47,16 +47,17 @@ class _Objects:
         self._groups: dict[str, Any] = {group.name: group for group in query}
         self._users: dict[str, Any] = {}
 
+    # every group an action names was read at the start, and groups created since are added:
+    # a name not held here is not in the database
     def group(self, name: str) -> Any:
-        group = self._groups.get(name) or orm.Group.find(self.db, name=name)
+        group = self._groups.get(name)
         if group is None:
             raise LookupError(f"no group {name!r}")
-        self._groups[name] = group
         return group
 
     def new_group(self, name: str) -> Any | None:
         """A new group ``name``, or None if it exists."""
-        if name in self._groups or orm.Group.find(self.db, name=name) is not None:
+        if name in self._groups:
             return None
         group = self._groups[name] = orm.Group(name=name)
         self.db.add(group)
